@@ -1,0 +1,46 @@
+// The session manager adapters drive
+
+// For store authors: the argument checks every store applies before touching its backend
+export {
+  checkKey as validateKey,
+  checkLimit as validateLimit,
+  checkRef as validateRef,
+  checkTouch as validateTouch,
+  checkWrite as validateWrite,
+} from './_internal/validate.js'
+export { builtinDecoders, COMPRESSED, decodeCompressed, decompress, STORED } from './_internal/zlib.js'
+export { type Duration, parseDuration } from './duration.js'
+export {
+  type DecodedEnvelope,
+  decodeEnvelope,
+  ENVELOPE_MAGIC,
+  ENVELOPE_VERSION,
+  encodeEnvelope,
+  parseEnvelope,
+} from './envelope.js'
+// Errors
+export { isSessionError, SessionError, type SessionErrorCode, storeError } from './errors.js'
+// Events
+export type { DestroyReason, Listener, SessionEvents } from './events.js'
+// Filters and the payload envelope
+export type { DecodeContext, EncodeContext, Encoded, Filter } from './filter.js'
+// Ids, durations, serialisation
+export { DEFAULT_ID_BYTES, generateId, isWellFormedId, MIN_ID_BYTES, storageKey } from './ids.js'
+export { type CommitResult, createSessions, type Sessions } from './manager.js'
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
+export type { ResolvedOptions, SessionsOptions } from './options.js'
+export { deserialize, type SessionData, serialize } from './serialize.js'
+export { Session } from './session.js'
+// The store contract and the in-memory store
+export type {
+  ListOptions,
+  ReadResult,
+  SessionInfo,
+  SessionRef,
+  SessionStore,
+  StoredSession,
+  TouchRequest,
+  WriteMode,
+  WriteRequest,
+  WriteResult,
+} from './store.js'

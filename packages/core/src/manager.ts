@@ -1,0 +1,412 @@
+import { performance } from 'node:perf_hooks'
+import { bytesEqual } from './_internal/bytes.js'
+import { builtinDecoders } from './_internal/zlib.js'
+import { decodeEnvelope, encodeEnvelope } from './envelope.js'
+import { isSessionError, SessionError, storeError } from './errors.js'
+import { Emitter, type Listener, type SessionEvents } from './events.js'
+import { generateId, isWellFormedId, storageKey } from './ids.js'
+import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js'
+import { deserialize, type SessionData, serialize } from './serialize.js'
+import { kState, type LoadedState, Session } from './session.js'
+import type { ReadResult, SessionInfo, SessionRef, SessionStore, WriteResult } from './store.js'
+
+const SOURCE = 'sessions'
+const EMPTY = '{}'
+
+/** What a commit did, and what the adapter must do with the cookie. */
+export interface CommitResult {
+  /**
+   * - `set`: send the cookie with `id` (a new session was stored, or the id was regenerated).
+   * - `clear`: delete the cookie (destroyed, emptied, or the presented session no longer exists).
+   * - `keep`: leave the cookie as it is.
+   */
+  cookie: 'set' | 'clear' | 'keep'
+  /** The session id after the commit. */
+  id: string
+  /** The row's expiry (store clock) when a row exists after the commit. */
+  expires: Date | null
+  /** What reached the store. */
+  write: 'none' | 'insert' | 'update' | 'touch' | 'destroy'
+}
+
+/** The framework-neutral session manager that every adapter drives. */
+export interface Sessions<T extends SessionData = SessionData> {
+  readonly store: SessionStore
+  readonly options: Readonly<ResolvedOptions<T>>
+  /**
+   * The session for a cookie value. A missing, malformed, unknown, expired or undecodable id gives
+   * a fresh session with a new id (strict mode); only a store failure throws (`E_STORE`).
+   */
+  load(id: string | null | undefined): Promise<Session<T>>
+  /** Save what changed; see {@link CommitResult}. */
+  commit(session: Session<T>): Promise<CommitResult>
+  /** A new session, not stored until it holds data and is committed. */
+  create(data?: T): Session<T>
+  /** Delete the session with this id, if any. */
+  destroy(id: string, reason?: 'destroy' | 'evict'): Promise<SessionRef | null>
+  /** Live sessions of a ref, oldest first (a device list). Keys are storage keys. */
+  findByRef(ref: string | number): Promise<SessionInfo[]>
+  /** Delete every session of a ref ("log this user out everywhere"). */
+  destroyByRef(
+    ref: string | number,
+    options?: { except?: string; reason?: 'ref' | 'evict' },
+  ): Promise<SessionRef[]>
+  /** The number of live sessions. */
+  count(): Promise<number>
+  /** Refs with at least one live session. */
+  refs(limit?: number): Promise<string[]>
+  /** The storage key of a session id (its HMAC when a secret is set). */
+  keyOf(id: string): string
+  /** A fresh id: `idBytes` bytes from the CSPRNG, base64url. */
+  generateId(): string
+  /** Whether a cookie value has the shape of an id this manager issues. */
+  isWellFormedId(id: unknown): id is string
+  on<K extends keyof SessionEvents>(name: K, listener: Listener<SessionEvents[K]>): () => void
+  /** @internal Emit an event on this manager (used by `@sessile/notify`). */
+  emit<K extends keyof SessionEvents>(name: K, event: SessionEvents[K]): Promise<void>
+}
+
+/**
+ * Create the session manager.
+ *
+ * @example
+ * const sessions = createSessions({
+ *   store: new MemoryStore(),
+ *   ref: (data) => (typeof data.userId === 'string' ? data.userId : null),
+ *   idleTimeout: '30m',
+ *   absoluteTimeout: '12h',
+ * })
+ * const session = await sessions.load(cookieValue)
+ * session.set('views', ((session.get('views') as number) ?? 0) + 1)
+ * const result = await sessions.commit(session) // result.cookie: 'set' | 'clear' | 'keep'
+ */
+export function createSessions<T extends SessionData = SessionData>(
+  options: SessionsOptions<T>,
+): Sessions<T> {
+  const o = resolveOptions(options, builtinDecoders)
+  const { store } = o
+  const events = new Emitter<SessionEvents>()
+  const currentSecret = o.secrets[0]
+
+  const keyOf = (id: string): string => storageKey(id, currentSecret)
+
+  async function call<R>(action: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn()
+    } catch (e) {
+      throw storeError(`${SOURCE}] [${store.name}`, action, e)
+    }
+  }
+
+  function fresh(presented: boolean, data?: T): Session<T> {
+    return new Session<T>(generateId(o.idBytes), data ?? ({} as T), o.idle, {
+      loaded: null,
+      presented,
+      destroyed: false,
+      regenerate: false,
+      touch: false,
+    })
+  }
+
+  async function readKey(id: string): Promise<ReadResult | null> {
+    if (o.secrets.length <= 1) return call('read', () => store.read(keyOf(id)))
+    for (const secret of o.secrets) {
+      const row = await call('read', () => store.read(storageKey(id, secret)))
+      if (row) return row
+    }
+    return null
+  }
+
+  async function decodeRow(
+    row: ReadResult,
+  ): Promise<{ data: T; plain: Uint8Array; current: boolean } | null> {
+    try {
+      const { plaintext, current } = await decodeEnvelope(row.data, row.key, o.decoders, o.filters, o.maxSize)
+      return { data: deserialize(plaintext) as T, plain: plaintext, current }
+    } catch (e) {
+      const error = isSessionError(e)
+        ? e
+        : new SessionError('E_DECODE', SOURCE, 'payload could not be decoded', { cause: e })
+      await events.emit('decodeError', { key: row.key, error })
+      return null
+    }
+  }
+
+  function stateOf(row: ReadResult, plain: Uint8Array, current: boolean): LoadedState {
+    return {
+      key: row.key,
+      plain,
+      version: row.version,
+      ref: row.ref,
+      created: row.created,
+      expiry: row.expiry,
+      storeNow: row.now,
+      readAt: performance.now(),
+      current,
+    }
+  }
+
+  async function load(id: string | null | undefined): Promise<Session<T>> {
+    const presented = typeof id === 'string' && id.length > 0
+    if (!isWellFormedId(id, o.idBytes)) return fresh(presented)
+    const row = await readKey(id)
+    if (!row) return fresh(true)
+    const decoded = await decodeRow(row)
+    if (!decoded) return fresh(true)
+    return new Session<T>(id, decoded.data, o.idle, {
+      loaded: stateOf(row, decoded.plain, decoded.current),
+      presented: true,
+      destroyed: false,
+      regenerate: false,
+      touch: false,
+    })
+  }
+
+  function encodePlain(data: T): Uint8Array {
+    const plain = serialize(data)
+    if (plain.byteLength > o.maxSize) {
+      throw new SessionError(
+        'E_TOO_LARGE',
+        SOURCE,
+        `session data of ${plain.byteLength} bytes exceeds maxSize (${o.maxSize} bytes); nothing was written`,
+      )
+    }
+    return plain
+  }
+
+  async function destroyKey(
+    key: string,
+    reason: SessionEvents['destroy']['reason'],
+  ): Promise<SessionRef | null> {
+    const gone = await call('destroy', () => store.destroy(key))
+    if (gone) await events.emit('destroy', { key: gone.key, ref: gone.ref, reason })
+    return gone
+  }
+
+  async function announceRef(key: string, ref: string | null, previous: string | null): Promise<void> {
+    if (ref !== null && ref !== previous) await events.emit('ref', { key, ref, previous })
+  }
+
+  /** Insert under a fresh id; a collision of 256 random bits is not expected, but is handled. */
+  async function insertNew(
+    session: Session<T>,
+    plain: Uint8Array,
+    ref: string | null,
+  ): Promise<WriteResult & { ok: true }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const key = keyOf(session.id)
+      const data = await encodeEnvelope(o.filters, plain, key, o.maxSize)
+      const r = await call('write', () =>
+        store.write({ key, data, ref, mode: 'insert', ttl: session.ttl, maxAge: o.absolute }),
+      )
+      if (r.ok) return r
+      session.id = generateId(o.idBytes)
+    }
+    throw new SessionError('E_CONFLICT', SOURCE, 'could not find a free session id after 3 attempts')
+  }
+
+  // Apply our changes (ours vs base) on top of what a concurrent writer stored (theirs).
+  // Fields only we changed and fields only they changed both survive; when both changed the same
+  // field, the later save wins.
+  function merge(base: SessionData, ours: SessionData, theirs: SessionData): T {
+    const merged: SessionData = { ...theirs }
+    const names = new Set([...Object.keys(base), ...Object.keys(ours)])
+    for (const name of names) {
+      const inOurs = Object.hasOwn(ours, name)
+      const a = Object.hasOwn(base, name) ? JSON.stringify(base[name]) : undefined
+      const b = inOurs ? JSON.stringify(ours[name]) : undefined
+      if (a === b) continue
+      if (inOurs && b !== undefined) merged[name] = ours[name]
+      else delete merged[name]
+    }
+    return merged as T
+  }
+
+  async function update(session: Session<T>, state: LoadedState, plain: Uint8Array): Promise<CommitResult> {
+    const base = deserialize(state.plain)
+    let version = state.version
+    let bytes = plain
+    for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
+      const ref = o.ref(session.data)
+      const data = await encodeEnvelope(o.filters, bytes, state.key, o.maxSize)
+      const r = await call('write', () =>
+        store.write({
+          key: state.key,
+          data,
+          ref,
+          mode: 'update',
+          version,
+          ttl: session.ttl,
+          maxAge: o.absolute,
+        }),
+      )
+      if (r.ok) {
+        await announceRef(state.key, ref, state.ref)
+        return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
+      }
+      if (r.reason === 'missing') return gone(session)
+      const row = await call('read', () => store.read(state.key))
+      if (!row) return gone(session)
+      const theirs = await decodeRow(row)
+      if (!theirs) return gone(session)
+      session.data = merge(base, session.data, theirs.data)
+      version = row.version
+      bytes = encodePlain(session.data)
+      if (bytesEqual(bytes, theirs.plain)) {
+        return { cookie: 'keep', id: session.id, expires: row.expiry, write: 'none' }
+      }
+    }
+    throw new SessionError(
+      'E_CONFLICT',
+      SOURCE,
+      `gave up saving after ${o.maxMergeAttempts} attempts: the session is being changed by many requests at once`,
+    )
+  }
+
+  // The row went away while the request ran (logout elsewhere, expiry): never bring it back.
+  function gone(session: Session<T>): CommitResult {
+    return { cookie: 'clear', id: session.id, expires: null, write: 'none' }
+  }
+
+  async function commit(session: Session<T>): Promise<CommitResult> {
+    if (!(session instanceof Session) || !session[kState]) {
+      throw new SessionError('E_INVALID', SOURCE, 'commit needs a session made by this manager')
+    }
+    const st = session[kState]
+    const state = st.loaded
+    const clearIfPresented = (): CommitResult => ({
+      cookie: st.presented ? 'clear' : 'keep',
+      id: session.id,
+      expires: null,
+      write: 'none',
+    })
+
+    if (st.destroyed) {
+      st.loaded = null
+      if (!state) return clearIfPresented()
+      await destroyKey(state.key, 'destroy')
+      return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
+    }
+
+    const plain = encodePlain(session.data)
+    const empty = plain.byteLength === EMPTY.length && Buffer.from(plain).toString() === EMPTY
+
+    if (empty) {
+      st.loaded = null
+      if (!state) return clearIfPresented()
+      await destroyKey(state.key, 'emptied')
+      return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
+    }
+
+    const ref = o.ref(session.data)
+
+    if (!state || st.regenerate) {
+      if (state) session.id = generateId(o.idBytes)
+      const r = await insertNew(session, plain, ref)
+      const key = keyOf(session.id)
+      if (state) await destroyKey(state.key, 'regenerate')
+      await announceRef(key, ref, state?.ref ?? null)
+      st.regenerate = false
+      st.loaded = { ...freshState(key, plain, r), ref }
+      return { cookie: 'set', id: session.id, expires: r.expiry, write: 'insert' }
+    }
+
+    if (bytesEqual(plain, state.plain) && state.current && ref === state.ref) {
+      const elapsed = performance.now() - state.readAt
+      const storeNow = state.storeNow.getTime() + elapsed
+      let next = storeNow + session.ttl
+      if (o.absolute !== undefined) next = Math.min(next, state.created.getTime() + o.absolute)
+      const move = next - state.expiry.getTime()
+      if (!st.touch && move < o.touchShare * o.idle) {
+        return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
+      }
+      if (move <= 0) return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
+      const ok = await call('touch', () =>
+        store.touch({ key: state.key, ttl: session.ttl, maxAge: o.absolute }),
+      )
+      if (!ok) return gone(session)
+      st.touch = false
+      state.expiry = new Date(next)
+      return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'touch' }
+    }
+
+    const result = await update(session, state, plain)
+    if (result.write === 'update' && result.expires) {
+      st.loaded = {
+        ...state,
+        plain: encodePlain(session.data),
+        ref: o.ref(session.data),
+        expiry: result.expires,
+        current: true,
+      }
+    }
+    if (result.cookie === 'clear') st.loaded = null
+    return result
+  }
+
+  function freshState(key: string, plain: Uint8Array, r: WriteResult & { ok: true }): LoadedState {
+    const now = new Date(r.expiry.getTime() - o.idle)
+    return {
+      key,
+      plain,
+      version: r.version,
+      ref: null,
+      created: now,
+      expiry: r.expiry,
+      storeNow: now,
+      readAt: performance.now(),
+      current: true,
+    }
+  }
+
+  const normRef = (ref: string | number): string => {
+    const r = typeof ref === 'number' ? String(ref) : ref
+    if (typeof r !== 'string' || r.length === 0 || r.length > 255) {
+      throw new SessionError(
+        'E_INVALID',
+        SOURCE,
+        'ref must be a non-empty string of at most 255 characters or a number',
+      )
+    }
+    return r
+  }
+
+  return {
+    store,
+    options: o,
+    load,
+    commit,
+    create: (data?: T) => fresh(false, data),
+    async destroy(id, reason = 'destroy') {
+      if (!isWellFormedId(id, o.idBytes)) return null
+      return destroyKey(keyOf(id), reason)
+    },
+    findByRef: (ref) => call('findByRef', () => store.findByRef(normRef(ref))),
+    async destroyByRef(ref, opts = {}) {
+      const r = normRef(ref)
+      let gone: SessionRef[]
+      if (opts.except === undefined) {
+        gone = await call('destroyByRef', () => store.destroyByRef(r))
+      } else {
+        const keep = opts.except
+        const rows = await call('findByRef', () => store.findByRef(r))
+        gone = []
+        for (const row of rows) {
+          if (row.key === keep) continue
+          const g = await call('destroy', () => store.destroy(row.key))
+          if (g) gone.push(g)
+        }
+      }
+      for (const g of gone)
+        await events.emit('destroy', { key: g.key, ref: g.ref, reason: opts.reason ?? 'ref' })
+      return gone
+    },
+    count: () => call('count', () => store.count()),
+    refs: (limit = 1000) => call('refs', () => store.refs(limit)),
+    keyOf,
+    generateId: () => generateId(o.idBytes),
+    isWellFormedId: (id: unknown): id is string => isWellFormedId(id, o.idBytes),
+    on: (name, listener) => events.on(name, listener),
+    emit: (name, event) => events.emit(name, event),
+  }
+}

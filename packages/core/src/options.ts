@@ -1,0 +1,198 @@
+import { type Duration, describe, parseDuration } from './duration.js'
+import { checkFilterId } from './envelope.js'
+import { SessionError } from './errors.js'
+import type { Filter } from './filter.js'
+import { DEFAULT_ID_BYTES, MIN_ID_BYTES } from './ids.js'
+import type { SessionData } from './serialize.js'
+import type { SessionStore } from './store.js'
+
+/** Options of {@link createSessions}. */
+export interface SessionsOptions<T extends SessionData = SessionData> {
+  /** Where sessions live: `pgStore`, `mysqlStore`, `pgliteStore` from `@sessile/drizzle`, or `MemoryStore`. */
+  store: SessionStore
+  /**
+   * Filters applied to every payload: encode in this order, decode in reverse.
+   * @default []
+   */
+  filters?: readonly Filter[]
+  /**
+   * Filters that are no longer in `filters` but whose old payloads must stay readable
+   * (an encryptor holding a retired key, say). gzip and brotli are always readable.
+   * @default []
+   */
+  decoders?: readonly Filter[]
+  /**
+   * ADOdb's EXPIREREF: the reference stored beside the session (usually the user id), indexed,
+   * handed to the notifier when the session expires and used by "log this user out everywhere".
+   * @default () => null
+   */
+  ref?: (data: T) => string | number | null | undefined
+  /**
+   * Idle timeout: a session not used for this long expires.
+   * @default '30m'
+   */
+  idleTimeout?: Duration
+  /**
+   * Absolute timeout: no session lives longer than this from its creation, however active.
+   * `false` turns it off.
+   * @default '24h'
+   */
+  absoluteTimeout?: Duration | false
+  /**
+   * An unchanged session's expiry is moved only when it would move by at least this share of the
+   * idle timeout, so read-only requests cause almost no writes.
+   * @default 0.1
+   */
+  touchShare?: number
+  /**
+   * Largest serialised session in bytes (before filters). Larger data is refused with `E_TOO_LARGE`;
+   * decompression is capped at the same size.
+   * @default 1048576
+   */
+  maxSize?: number
+  /**
+   * Server secret(s) for storing keys hashed (HMAC-SHA-256), so a copy of the table holds no
+   * usable session id. The first secret hashes new sessions; later ones are tried on read
+   * (one extra lookup each on a miss) so a secret can be rotated. At least 32 bytes each.
+   */
+  secret?: string | Uint8Array | readonly (string | Uint8Array)[]
+  /**
+   * Random bytes per session id (at least 16 = 128 bits).
+   * @default 32
+   */
+  idBytes?: number
+  /**
+   * How many times a save retries after losing a race to a concurrent writer of the same session.
+   * @default 8
+   */
+  maxMergeAttempts?: number
+}
+
+export interface ResolvedOptions<T extends SessionData> {
+  store: SessionStore
+  filters: readonly Filter[]
+  decoders: ReadonlyMap<string, Filter>
+  ref: (data: T) => string | null
+  idle: number
+  absolute: number | undefined
+  touchShare: number
+  maxSize: number
+  secrets: Buffer[]
+  idBytes: number
+  maxMergeAttempts: number
+}
+
+const fail = (message: string): never => {
+  throw new SessionError('E_OPTION', 'options', message)
+}
+
+function isStore(s: unknown): s is SessionStore {
+  if (typeof s !== 'object' || s === null) return false
+  const o = s as Record<string, unknown>
+  return ['read', 'write', 'touch', 'destroy', 'sweep', 'count'].every((m) => typeof o[m] === 'function')
+}
+
+function isFilter(f: unknown): f is Filter {
+  if (typeof f !== 'object' || f === null) return false
+  const o = f as Record<string, unknown>
+  return typeof o.id === 'string' && typeof o.encode === 'function' && typeof o.decode === 'function'
+}
+
+function toSecret(s: unknown): Buffer {
+  const b =
+    typeof s === 'string'
+      ? Buffer.from(s, 'utf8')
+      : s instanceof Uint8Array
+        ? Buffer.from(s)
+        : fail(`secret must be a string or bytes (got ${describe(s)})`)
+  if (b.length < 32) fail('secret must be at least 32 bytes; use crypto.randomBytes(32).toString("base64")')
+  return b
+}
+
+/** Validate options once, at construction, with a clear message for each mistake. */
+export function resolveOptions<T extends SessionData>(
+  options: SessionsOptions<T>,
+  builtins: readonly Filter[],
+): ResolvedOptions<T> {
+  if (typeof options !== 'object' || options === null) fail('createSessions needs an options object')
+  if (!isStore(options.store))
+    fail('store must implement SessionStore (read, write, touch, destroy, sweep, count, …)')
+  const filters = options.filters ?? []
+  if (!Array.isArray(filters)) fail('filters must be an array of filters')
+  const extra = options.decoders ?? []
+  if (!Array.isArray(extra)) fail('decoders must be an array of filters')
+  const seen = new Set<string>()
+  for (const f of filters as unknown[]) {
+    if (!isFilter(f)) fail(`filters must contain filters with id, encode and decode (got ${describe(f)})`)
+    const filter = f as Filter
+    checkFilterId(filter.id)
+    if (seen.has(filter.id)) fail(`filter "${filter.id}" is listed twice`)
+    seen.add(filter.id)
+  }
+  const decoders = new Map<string, Filter>()
+  for (const f of builtins) decoders.set(f.id, f)
+  for (const f of extra as unknown[]) {
+    if (!isFilter(f)) fail(`decoders must contain filters (got ${describe(f)})`)
+    decoders.set((f as Filter).id, f as Filter)
+  }
+  for (const f of filters) decoders.set(f.id, f)
+
+  if (options.ref !== undefined && typeof options.ref !== 'function')
+    fail('ref must be a function (data) => string | null')
+  const userRef = options.ref
+  const ref = (data: T): string | null => {
+    if (!userRef) return null
+    const r = userRef(data)
+    if (r === null || r === undefined || r === '') return null
+    if (typeof r === 'number' && Number.isFinite(r)) return String(r)
+    if (typeof r === 'string' && r.length <= 255 && !r.includes('\u0000')) return r
+    throw new SessionError(
+      'E_INVALID',
+      'ref',
+      'ref() must return a string of at most 255 characters, a number or null',
+    )
+  }
+
+  const idle = parseDuration(options.idleTimeout ?? '30m', 'idleTimeout')
+  const absolute =
+    options.absoluteTimeout === false
+      ? undefined
+      : parseDuration(options.absoluteTimeout ?? '24h', 'absoluteTimeout')
+  if (absolute !== undefined && absolute < idle) fail('absoluteTimeout must not be shorter than idleTimeout')
+  const touchShare = options.touchShare ?? 0.1
+  if (typeof touchShare !== 'number' || !(touchShare >= 0 && touchShare <= 1))
+    fail('touchShare must be a number from 0 to 1')
+  const maxSize = options.maxSize ?? 1024 * 1024
+  if (
+    typeof maxSize !== 'number' ||
+    !Number.isInteger(maxSize) ||
+    maxSize < 2 ||
+    maxSize > 256 * 1024 * 1024
+  ) {
+    fail('maxSize must be a whole number of bytes from 2 to 268435456')
+  }
+  const rawSecrets =
+    options.secret === undefined ? [] : Array.isArray(options.secret) ? options.secret : [options.secret]
+  const secrets = (rawSecrets as unknown[]).map(toSecret)
+  const idBytes = options.idBytes ?? DEFAULT_ID_BYTES
+  if (!Number.isInteger(idBytes) || idBytes < MIN_ID_BYTES || idBytes > 96) {
+    fail(`idBytes must be a whole number from ${MIN_ID_BYTES} (128 bits) to 96`)
+  }
+  const maxMergeAttempts = options.maxMergeAttempts ?? 8
+  if (!Number.isInteger(maxMergeAttempts) || maxMergeAttempts < 1 || maxMergeAttempts > 100) {
+    fail('maxMergeAttempts must be a whole number from 1 to 100')
+  }
+  return {
+    store: options.store,
+    filters,
+    decoders,
+    ref,
+    idle,
+    absolute,
+    touchShare,
+    maxSize,
+    secrets,
+    idBytes,
+    maxMergeAttempts,
+  }
+}

@@ -1,0 +1,54 @@
+import { SessionError } from './errors.js'
+
+/** The data of a session: a JSON object. */
+export type SessionData = Record<string, unknown>
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+// `__proto__` as an own key is harmless inside the parsed object but turns into a prototype
+// assignment the moment user code spreads or Object.assigns it; such keys are dropped both ways.
+function dropProto(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') return undefined
+  if (typeof value === 'bigint') throw new TypeError(`BigInt at "${key}" cannot be stored as JSON`)
+  return value
+}
+
+/**
+ * Session data to UTF-8 JSON bytes. Refuses anything that is not a plain JSON object.
+ */
+export function serialize(data: unknown): Uint8Array {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new SessionError('E_SERIALIZE', 'serialize', 'session data must be a plain object')
+  }
+  let text: string
+  try {
+    text = JSON.stringify(data, dropProto)
+  } catch (cause) {
+    throw new SessionError(
+      'E_SERIALIZE',
+      'serialize',
+      `session data cannot be stored as JSON: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  return encoder.encode(text)
+}
+
+function reviveSafe(this: unknown, key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value
+}
+
+/** UTF-8 JSON bytes back to session data; the result's prototype chain is never touched. */
+export function deserialize(bytes: Uint8Array): SessionData {
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(bytes), reviveSafe)
+  } catch (cause) {
+    throw new SessionError('E_DECODE', 'serialize', 'stored session is not valid UTF-8 JSON', { cause })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SessionError('E_DECODE', 'serialize', 'stored session is not a JSON object')
+  }
+  return value as SessionData
+}

@@ -1,0 +1,120 @@
+/**
+ * The store contract: what every session store (SQL, memory, third-party) must do.
+ * It is PHP's open/read/write/destroy/gc handler, done right: expiry is decided on the
+ * store's own clock, writes never resurrect a destroyed session, and the sweep hands each
+ * expired row to exactly one caller.
+ *
+ * `@sessile/core/testing` exports `describeStore`, the conformance suite every store must pass.
+ */
+
+/** A row as the store keeps it. `data` is opaque: filters ran before the store saw it. */
+export interface StoredSession {
+  /** The storage key (the HMAC of the session id when a secret is configured). */
+  key: string
+  /** The payload bytes, exactly as written. */
+  data: Uint8Array
+  /** The reference (ADOdb's EXPIREREF), usually a user id; indexed. */
+  ref: string | null
+  /** When the row was first written, on the store's clock. */
+  created: Date
+  /** When the data was last written, on the store's clock. */
+  modified: Date
+  /** When the session expires, on the store's clock. */
+  expiry: Date
+  /** Bumped by every data write; `touch` leaves it alone. */
+  version: number
+}
+
+/** What `read` returns: the row plus the store's clock at the moment of the read. */
+export interface ReadResult extends StoredSession {
+  /** The store's current time, so callers can reason about expiry without trusting their own clock. */
+  now: Date
+}
+
+/** A session without its payload, as the monitor lists it. */
+export type SessionInfo = Omit<StoredSession, 'data'>
+
+/** What the notifier needs to know about a session that ended. */
+export interface SessionRef {
+  key: string
+  ref: string | null
+}
+
+/** How a write treats an existing row. */
+export type WriteMode =
+  /** Only when no row has this key (a new session); otherwise `exists`. */
+  | 'insert'
+  /** Only when a live row has this key; never brings back a destroyed or expired session. */
+  | 'update'
+  /** Insert or overwrite (express-session's `set`); one native upsert. */
+  | 'upsert'
+
+export interface WriteRequest {
+  key: string
+  data: Uint8Array
+  ref: string | null
+  mode: WriteMode
+  /** Idle lifetime in ms: the new expiry is the store's now + ttl. */
+  ttl: number
+  /** Absolute lifetime in ms from `created`; the expiry never passes created + maxAge. */
+  maxAge?: number | undefined
+  /** With `update`: write only if the row's version is still this one, else `conflict`. */
+  version?: number | undefined
+}
+
+export type WriteResult =
+  | { ok: true; version: number; expiry: Date }
+  | { ok: false; reason: 'exists' | 'missing' | 'conflict' }
+
+export interface TouchRequest {
+  key: string
+  ttl: number
+  maxAge?: number | undefined
+}
+
+export interface ListOptions {
+  /** At most this many rows. */
+  limit: number
+  /** Only keys sorting after this one (keyset pagination). */
+  after?: string | undefined
+}
+
+/**
+ * The async handler contract every store implements.
+ *
+ * Rules the conformance suite checks:
+ * - `read` of a missing or expired key is `null`, never an error and never stale data.
+ * - `write` is one atomic statement where the backend allows; `update` never resurrects.
+ * - `touch` moves only the expiry of a live row; data and version stay as they are.
+ * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
+ * - `sweep(limit)` deletes at most `limit` expired rows and returns each one to exactly one caller,
+ *   even when several processes sweep the same table at once.
+ * - Failures of the backend are thrown as `SessionError` with code `E_STORE`; payloads above
+ *   `maxDataBytes` are refused with `E_TOO_LARGE` before anything is sent.
+ */
+export interface SessionStore {
+  /** A short name for messages and errors, e.g. `'pg'`, `'mysql'`, `'memory'`. */
+  readonly name: string
+  /** The largest `data` the store accepts, in bytes. */
+  readonly maxDataBytes: number
+  read(key: string): Promise<ReadResult | null>
+  write(request: WriteRequest): Promise<WriteResult>
+  touch(request: TouchRequest): Promise<boolean>
+  destroy(key: string): Promise<SessionRef | null>
+  sweep(limit: number): Promise<SessionRef[]>
+  /** Live sessions of a ref, oldest first. */
+  findByRef(ref: string): Promise<SessionInfo[]>
+  destroyByRef(ref: string): Promise<SessionRef[]>
+  /** The number of live sessions. */
+  count(): Promise<number>
+  /** Distinct refs of live sessions, sorted, at most `limit`. */
+  refs(limit: number): Promise<string[]>
+  /** Live sessions sorted by key, for express-session's `all()` and admin tools. */
+  list(options: ListOptions): Promise<StoredSession[]>
+  /** Delete every row (express-session's `clear()`, tests). */
+  clear(): Promise<void>
+  /** The store's clock. */
+  now(): Promise<Date>
+  /** Release connections the store opened itself. */
+  close(): Promise<void>
+}

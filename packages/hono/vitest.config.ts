@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config'
+
+export default defineProject({
+  resolve: { conditions: ['dev-source'] },
+  ssr: { resolve: { conditions: ['dev-source'] } },
+  test: { name: 'hono', include: ['test/**/*.test.ts'], hookTimeout: 30_000, testTimeout: 30_000 },
+})
