@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { bytesEqual } from './_internal/bytes.js'
 import { builtinDecoders } from './_internal/zlib.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
@@ -245,6 +246,9 @@ export function createSessions<T extends SessionData = SessionData>(
         return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
       }
       if (r.reason === 'missing') return gone(session)
+      // Jittered backoff spreads out a crowd of writers on one session, so each round more of
+      // them succeed instead of all re-reading the same winner at once.
+      await sleep(Math.random() * Math.min(50, 2 ** attempt))
       const row = await call('read', () => store.read(state.key))
       if (!row) return gone(session)
       const theirs = await decodeRow(row)

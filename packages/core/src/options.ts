@@ -62,8 +62,9 @@ export interface SessionsOptions<T extends SessionData = SessionData> {
    */
   idBytes?: number
   /**
-   * How many times a save retries after losing a race to a concurrent writer of the same session.
-   * @default 8
+   * How many times a save retries (re-read, merge, write, with jittered backoff) after losing a
+   * race to a concurrent writer of the same session. Then it fails with `E_CONFLICT`.
+   * @default 64
    */
   maxMergeAttempts?: number
 }
@@ -178,9 +179,9 @@ export function resolveOptions<T extends SessionData>(
   if (!Number.isInteger(idBytes) || idBytes < MIN_ID_BYTES || idBytes > 96) {
     fail(`idBytes must be a whole number from ${MIN_ID_BYTES} (128 bits) to 96`)
   }
-  const maxMergeAttempts = options.maxMergeAttempts ?? 8
-  if (!Number.isInteger(maxMergeAttempts) || maxMergeAttempts < 1 || maxMergeAttempts > 100) {
-    fail('maxMergeAttempts must be a whole number from 1 to 100')
+  const maxMergeAttempts = options.maxMergeAttempts ?? 64
+  if (!Number.isInteger(maxMergeAttempts) || maxMergeAttempts < 1 || maxMergeAttempts > 1000) {
+    fail('maxMergeAttempts must be a whole number from 1 to 1000')
   }
   return {
     store: options.store,
