@@ -106,7 +106,9 @@ export function parseEnvelope(payload: Uint8Array): { layers: Layer[]; bodyOffse
     if (idLen > 32 || layers.length >= MAX_LAYERS) {
       throw new SessionError('E_DECODE', SOURCE, 'envelope header is malformed')
     }
-    const id = buf.toString('ascii', at + 1, at + 1 + idLen)
+    // latin1, not ascii: Node's ascii decoder drops the high bit, so 0xE7 would read as 'g' and
+    // a header byte could change without the id changing.
+    const id = buf.toString('latin1', at + 1, at + 1 + idLen)
     const paramLen = buf[at + 1 + idLen]
     if (paramLen === undefined || at + 2 + idLen + paramLen > buf.length || !ID_PATTERN.test(id)) {
       throw new SessionError('E_DECODE', SOURCE, 'envelope header is truncated or malformed')
@@ -131,6 +133,11 @@ export async function decodeEnvelope(
   maxSize: number,
 ): Promise<DecodedEnvelope> {
   const { layers, bodyOffset } = parseEnvelope(payload)
+  for (const filter of current) {
+    if (filter.required === true && !layers.some((layer) => layer.id === filter.id)) {
+      throw new SessionError('E_DECODE', SOURCE, `payload lacks the required "${filter.id}" layer`)
+    }
+  }
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
   let body: Uint8Array = buf.subarray(bodyOffset)
   for (let i = layers.length - 1; i >= 0; i--) {

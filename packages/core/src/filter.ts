@@ -16,6 +16,12 @@ export interface Filter {
    * An encryptor returns false for payloads under an old key, so the manager rewrites them.
    */
   isCurrent?(param: Uint8Array): boolean
+  /**
+   * When true, a payload whose envelope has no layer with this filter's id is rejected while
+   * this filter is configured. An encryptor sets it: otherwise anyone able to write to the
+   * session table could forge a session by storing a payload that simply skips encryption.
+   */
+  readonly required?: boolean
 }
 
 export interface Encoded {

@@ -1,0 +1,32 @@
+import { COMPRESSED, decodeCompressed, type Filter, STORED } from '@sessile/core'
+
+/** Below a few hundred bytes a compressor's frame usually eats the gain. */
+export const DEFAULT_THRESHOLD = 256
+
+const PARAM_STORED = Uint8Array.of(STORED)
+const PARAM_COMPRESSED = Uint8Array.of(COMPRESSED)
+
+/**
+ * A compressor in the format core's built-in decoders read: param byte 1 when the body is
+ * compressed, 0 when it is stored as it came. Storing is chosen whenever compressing would not
+ * shrink the payload, so incompressible data (ciphertext, images) never grows.
+ */
+export function compressor(
+  kind: 'gzip' | 'brotli',
+  threshold: number,
+  compress: (input: Uint8Array) => Uint8Array,
+): Filter {
+  return {
+    id: kind,
+    encode(input) {
+      if (input.byteLength >= threshold && input.byteLength > 0) {
+        const packed = compress(input)
+        if (packed.byteLength < input.byteLength) return { data: packed, param: PARAM_COMPRESSED }
+      }
+      return { data: input, param: PARAM_STORED }
+    },
+    // Core's decoder is the one that reads these payloads once this filter is gone, so using it
+    // here too keeps both readers identical, including the maxSize cap on inflation.
+    decode: (input, param, context) => decodeCompressed(kind, input, param, context.maxSize),
+  }
+}
