@@ -1,6 +1,6 @@
 /**
- * `@sessile/core/testing`: the conformance suite every store must pass, and a check that a
- * package's built `exports` load. Requires vitest.
+ * `@sessile/core/testing`: the conformance suite every store must pass, the HTTP suite every
+ * framework adapter must pass, and a check that a package's built `exports` load. Requires vitest.
  *
  * @example
  * import { describeStore } from '@sessile/core/testing'
@@ -9,4 +9,13 @@
 
 export { describeBuiltExports } from './testing/built-exports.js'
 export { type DescribeStoreOptions, describeStore } from './testing/describe-store.js'
+export {
+  type DescribeHttpAdapterOptions,
+  type DescribeLoadBalancedOptions,
+  describeHttpAdapter,
+  describeLoadBalanced,
+  type HttpAdapterApp,
+  type LoadBalancedDatabase,
+} from './testing/http-adapter.js'
 export { dbUnavailable, type Reachability } from './testing/reachability.js'
+export { createTcpProxy, type TcpProxy } from './testing/tcp-proxy.js'

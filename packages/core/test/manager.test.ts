@@ -38,7 +38,15 @@ describe('load', () => {
 
   it('never queries the store for a malformed id', async () => {
     const { sessions, store } = setup()
-    const bad = ['', 'short', 'x'.repeat(44), `${'a'.repeat(42)}!`, `${'a'.repeat(42)}=`, '../../etc/passwd', '\u00a0'.repeat(43)]
+    const bad = [
+      '',
+      'short',
+      'x'.repeat(44),
+      `${'a'.repeat(42)}!`,
+      `${'a'.repeat(42)}=`,
+      '../../etc/passwd',
+      '\u00a0'.repeat(43),
+    ]
     for (const id of bad) {
       const s = await sessions.load(id)
       expect(s.isNew).toBe(true)
@@ -379,7 +387,12 @@ describe('filters and decode failures', () => {
     })
     const id = await stored(sessions, { a: 1 })
     const key = sessions.keyOf(id)
-    for (const junk of [Buffer.from('plain json {}'), Buffer.of(0x53, 9, 0), Buffer.of(0x53, 1, 3, 0x41), Buffer.of()]) {
+    for (const junk of [
+      Buffer.from('plain json {}'),
+      Buffer.of(0x53, 9, 0),
+      Buffer.of(0x53, 1, 3, 0x41),
+      Buffer.of(),
+    ]) {
       await store.write({ key, data: junk, ref: null, mode: 'upsert', ttl: 60_000 })
       const s = await sessions.load(id)
       expect(s.isNew).toBe(true)

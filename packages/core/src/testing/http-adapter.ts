@@ -1,0 +1,474 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createSessions, type Sessions } from '../manager.js'
+import type { SessionsOptions } from '../options.js'
+import type { SessionStore } from '../store.js'
+
+/** A running test app: the suite talks to it over real HTTP. */
+export interface HttpAdapterApp {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string
+  close(): Promise<void>
+}
+
+/**
+ * Options of {@link describeHttpAdapter}.
+ *
+ * `start(sessions)` must serve this route contract with the adapter under test:
+ * - `GET /count`: add 1 to the session field `count` (a number), reply `{ "count": n }`.
+ * - `GET /data`: change nothing, reply `{ "data": { ...the session's fields } }`.
+ * - `POST /set?name=N&value=V&delay=MS`: after the session was loaded, wait `delay` ms (default 0),
+ *   set field `N` to the string `V`, reply `{ "ok": true }`.
+ * - `POST /login?user=U`: regenerate the session id and set field `user` to `U`.
+ * - `POST /logout`: destroy the session.
+ * - A `SessionError` ends the request with its `statusCode` (503 when the store is down).
+ *
+ * Session cookies must be plain-HTTP cookies (the suite talks to 127.0.0.1 without TLS). When the
+ * framework has a cookie lifetime (express-session `cookie.maxAge`, koa-session `maxAge`), set it
+ * to `sessions.options.idle` so the store and the cookie agree.
+ */
+export interface DescribeHttpAdapterOptions {
+  /** A store for one test; the suite calls `clear()` and `close()` on it. */
+  store: () => SessionStore | Promise<SessionStore>
+  /** Start the app on 127.0.0.1 (port 0) with the adapter under test. */
+  start: (sessions: Sessions) => Promise<HttpAdapterApp>
+  /** Extra options for `createSessions` (the suite sets `store`, `ref` and timeouts). */
+  sessionsOptions?: Omit<SessionsOptions, 'store'>
+  /**
+   * Run the outage test: `store()` must reach its database through something `cut()` can break
+   * (a TCP proxy) and `restore()` can mend. Never stop a shared database server for this.
+   */
+  outage?: {
+    store: () => SessionStore | Promise<SessionStore>
+    cut: () => void | Promise<void>
+    restore: () => void | Promise<void>
+  }
+  /** Skip the whole suite (e.g. its database is unreachable locally). */
+  skip?: boolean
+  /** Per-test timeout in ms. @default 30000 */
+  timeout?: number
+}
+
+/** Cookies as a browser would keep them for one host: name to value. */
+type Jar = Map<string, string>
+
+interface Reply {
+  status: number
+  body: Record<string, unknown>
+  setCookie: string[]
+}
+
+function applySetCookie(jar: Jar, lines: readonly string[]): void {
+  for (const line of lines) {
+    const [pair = '', ...attrs] = line.split(';')
+    const eq = pair.indexOf('=')
+    if (eq < 1) continue
+    const name = pair.slice(0, eq).trim()
+    const value = pair.slice(eq + 1).trim()
+    let expired = value === ''
+    for (const attr of attrs) {
+      const [k = '', v = ''] = attr.split('=')
+      const key = k.trim().toLowerCase()
+      if (key === 'max-age' && Number(v) <= 0) expired = true
+      if (key === 'expires' && Date.parse(v) <= Date.now()) expired = true
+    }
+    if (expired) jar.delete(name)
+    else jar.set(name, value)
+  }
+}
+
+const header = (jar: Jar): string => [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+
+/**
+ * The HTTP-level suite every framework adapter passes: it drives a real server over `fetch`,
+ * keeps cookies itself and checks the store behind the app.
+ *
+ * @example
+ * describeHttpAdapter('hono', {
+ *   store: () => new MemoryStore(),
+ *   start: async (sessions) => serveHonoApp(sessions),
+ * })
+ */
+export function describeHttpAdapter(name: string, options: DescribeHttpAdapterOptions): void {
+  const timeout = options.timeout ?? 30_000
+  describe.skipIf(options.skip === true)(`HTTP adapter: ${name}`, { timeout }, () => {
+    const cleanup: (() => Promise<void>)[] = []
+
+    afterEach(async () => {
+      while (cleanup.length > 0) await cleanup.pop()?.()
+    })
+
+    async function open(
+      more: Omit<SessionsOptions, 'store'> = {},
+      makeStore: () => SessionStore | Promise<SessionStore> = options.store,
+    ) {
+      const store = await makeStore()
+      cleanup.push(() => store.close())
+      await store.clear()
+      cleanup.push(() => store.clear())
+      const sessions = createSessions({
+        ref: (data) => (typeof data.user === 'string' ? data.user : null),
+        ...options.sessionsOptions,
+        ...more,
+        store,
+      })
+      const app = await options.start(sessions)
+      cleanup.push(() => app.close())
+
+      async function call(jar: Jar | string, method: string, path: string): Promise<Reply> {
+        const cookie = typeof jar === 'string' ? jar : header(jar)
+        const res = await fetch(app.url + path, {
+          method,
+          headers: cookie ? { cookie } : {},
+          redirect: 'manual',
+        })
+        const text = await res.text()
+        let body: Record<string, unknown> = {}
+        try {
+          body = JSON.parse(text) as Record<string, unknown>
+        } catch {
+          body = { text }
+        }
+        const setCookie = res.headers.getSetCookie()
+        if (typeof jar !== 'string') applySetCookie(jar, setCookie)
+        return { status: res.status, body, setCookie }
+      }
+      const data = async (jar: Jar | string) => {
+        const r = await call(jar, 'GET', '/data')
+        expect(r.status).toBe(200)
+        return r.body.data as Record<string, unknown>
+      }
+      return { sessions, store, call, data }
+    }
+
+    it('the counter increments across requests and keeps one row', async () => {
+      const { call, sessions } = await open()
+      const jar: Jar = new Map()
+      for (let i = 1; i <= 5; i++) {
+        const r = await call(jar, 'GET', '/count')
+        expect(r.status).toBe(200)
+        expect(r.body.count).toBe(i)
+      }
+      expect(jar.size).toBeGreaterThan(0)
+      expect(await sessions.count()).toBe(1)
+      // Another client starts its own count.
+      const other: Jar = new Map()
+      expect((await call(other, 'GET', '/count')).body.count).toBe(1)
+      expect(await sessions.count()).toBe(2)
+    })
+
+    it('a read-only request sets no new cookie and writes no new row', async () => {
+      const { call, sessions } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'GET', '/count')
+      const before = new Map(jar)
+      const r = await call(jar, 'GET', '/data')
+      expect(r.status).toBe(200)
+      expect((r.body.data as Record<string, unknown>).count).toBe(1)
+      expect(jar).toEqual(before)
+      expect(await sessions.count()).toBe(1)
+    })
+
+    it('a visitor that stores nothing gets no row', async () => {
+      const { call, sessions } = await open()
+      const jar: Jar = new Map()
+      for (let i = 0; i < 3; i++) expect((await call(jar, 'GET', '/data')).status).toBe(200)
+      expect(await sessions.count()).toBe(0)
+    })
+
+    it('two concurrent requests changing different fields both persist', async () => {
+      const { call, data } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'GET', '/count')
+      // Both requests load the same version, then save after one another.
+      const [a, b] = await Promise.all([
+        call(new Map(jar), 'POST', '/set?name=a&value=first&delay=150'),
+        call(new Map(jar), 'POST', '/set?name=b&value=second&delay=300'),
+      ])
+      expect(a.status).toBe(200)
+      expect(b.status).toBe(200)
+      const d = await data(jar)
+      expect(d.a).toBe('first')
+      expect(d.b).toBe('second')
+      expect(d.count).toBe(1)
+    })
+
+    it('login regenerates the id: the old cookie no longer works', async () => {
+      const { call, data, sessions } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'POST', '/set?name=cart&value=3')
+      const before = new Map(jar)
+      const r = await call(jar, 'POST', '/login?user=alice')
+      expect(r.status).toBe(200)
+      expect(header(jar)).not.toBe(header(before))
+      expect((await data(jar)).user).toBe('alice')
+      const old = await data(new Map(before))
+      expect(old.user).toBeUndefined()
+      expect(old.cart).toBeUndefined()
+      expect(await sessions.count()).toBe(1)
+      expect(await sessions.findByRef('alice')).toHaveLength(1)
+    })
+
+    it('logout deletes the row and ends the session', async () => {
+      const { call, data, sessions } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'POST', '/login?user=bob')
+      const kept = new Map(jar)
+      expect(await sessions.findByRef('bob')).toHaveLength(1)
+      expect((await call(jar, 'POST', '/logout')).status).toBe(200)
+      expect(await sessions.findByRef('bob')).toHaveLength(0)
+      expect(await sessions.count()).toBe(0)
+      // Replaying the cookie from before the logout gets nothing back.
+      expect((await data(kept)).user).toBeUndefined()
+      expect(await sessions.count()).toBe(0)
+    })
+
+    it('an unknown cookie gets a fresh session and no row until data is set', async () => {
+      const { call, data, sessions } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'GET', '/count')
+      const names = [...jar.keys()]
+      // Forge a cookie of the right shape that the store never issued: end the real session,
+      // keep its (signed) cookie.
+      const forged = new Map(jar)
+      await call(jar, 'POST', '/logout')
+      expect(await sessions.count()).toBe(0)
+      expect((await data(forged)).count).toBeUndefined()
+      expect(await sessions.count()).toBe(0)
+      const r = await call(forged, 'GET', '/count')
+      expect(r.body.count).toBe(1)
+      expect(await sessions.count()).toBe(1)
+      expect(names.length).toBeGreaterThan(0)
+    })
+
+    it('an expired cookie gets a fresh session and no row until data is set', async () => {
+      const { call, data, sessions } = await open({ idleTimeout: '1s', absoluteTimeout: '1h' })
+      const jar: Jar = new Map()
+      await call(jar, 'GET', '/count')
+      expect(await sessions.count()).toBe(1)
+      await sleep(1300)
+      expect(await sessions.count()).toBe(0)
+      expect((await data(new Map(jar))).count).toBeUndefined()
+      expect(await sessions.count()).toBe(0)
+      expect((await call(jar, 'GET', '/count')).body.count).toBe(1)
+      expect(await sessions.count()).toBe(1)
+    })
+
+    it('malformed, oversized and duplicate cookies get a fresh session, never a 500', async () => {
+      const { call, sessions } = await open()
+      const jar: Jar = new Map()
+      await call(jar, 'GET', '/count')
+      await call(jar, 'GET', '/count')
+      const names = [...jar.keys()]
+      const bad = [
+        '!!not-a-session!!',
+        's:',
+        '%E0%A4%A',
+        '"unterminated',
+        'a'.repeat(4096),
+        'x'.repeat(43),
+        '..%2F..%2Fetc%2Fpasswd',
+        '\u00e9\u00e8',
+      ]
+      for (const value of bad) {
+        const cookie = names.map((n) => `${n}=${encodeURIComponent(value).slice(0, 5000)}`).join('; ')
+        for (const raw of [cookie, names.map((n) => `${n}=${value}`).join('; ')]) {
+          if (/[^\x20-\x7e]/.test(raw)) continue
+          const r = await call(raw, 'GET', '/count')
+          expect(r.status, `cookie ${raw.slice(0, 40)}`).toBe(200)
+          expect(r.body.count).toBe(1)
+        }
+      }
+      const dup = names.map((n) => `${n}=${'b'.repeat(43)}; ${n}=${'c'.repeat(43)}`).join('; ')
+      const r = await call(dup, 'GET', '/count')
+      expect(r.status).toBe(200)
+      expect(r.body.count).toBe(1)
+      // The real session was not disturbed by any of it.
+      expect((await call(jar, 'GET', '/count')).body.count).toBe(3)
+      expect(await sessions.findByRef('nobody')).toHaveLength(0)
+    })
+
+    const outage = options.outage
+    it.skipIf(!outage)(
+      'with the database down a request gets 503, nothing is written, and the cookie works again after recovery',
+      async () => {
+        if (!outage) return
+        const { call, data, sessions } = await open({}, outage.store)
+        const jar: Jar = new Map()
+        await call(jar, 'GET', '/count')
+        expect((await call(jar, 'GET', '/count')).body.count).toBe(2)
+        const kept = new Map(jar)
+        await outage.cut()
+        let restored = false
+        try {
+          for (const path of ['/count', '/data']) {
+            const r = await call(new Map(jar), 'GET', path)
+            expect(r.status, `${path} during the outage`).toBe(503)
+          }
+          const fresh = await call(new Map(), 'POST', '/set?name=a&value=b')
+          expect(fresh.status).toBe(503)
+          await outage.restore()
+          restored = true
+        } finally {
+          if (!restored) await outage.restore()
+        }
+        // Nothing from the outage reached the store; the same cookie carries on where it was.
+        const d = await data(kept)
+        expect(d.count).toBe(2)
+        expect((await call(kept, 'GET', '/count')).body.count).toBe(3)
+        expect(await sessions.count()).toBe(1)
+      },
+    )
+  })
+}
+
+/** One database {@link describeLoadBalanced} runs two app processes against. */
+export interface LoadBalancedDatabase {
+  /** For test names, e.g. `'PostgreSQL'`. */
+  name: string
+  /** Handed to each app process as `DATABASE_URL`. */
+  url: string
+  /** Skip this database (unreachable locally). */
+  skip?: boolean
+  /** A store on `table` in this database, for the suite's own checks; closed by the suite. */
+  store: (table: string) => SessionStore | Promise<SessionStore>
+  /** Drop `table` afterwards (every run uses a new one). */
+  drop: (table: string) => Promise<void>
+}
+
+/** Options of {@link describeLoadBalanced}. */
+export interface DescribeLoadBalancedOptions {
+  /**
+   * A Node script serving the {@link DescribeHttpAdapterOptions} route contract (`/count`, `/data`,
+   * `/login`, `/logout`) on the built packages. It reads `DATABASE_URL`, `SESSILE_TABLE` and
+   * `PORT` (0: any free port) and prints `listening <port>` once it accepts requests. Its
+   * sessions use `ref: data => data.user`.
+   */
+  script: string
+  databases: readonly LoadBalancedDatabase[]
+  /** How many requests alternate between the two processes. @default 24 */
+  requests?: number
+  /** Per-test timeout in ms. @default 60000 */
+  timeout?: number
+}
+
+function startProcess(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => {
+      child.kill()
+      reject(new Error(`${script} did not start in 30 s: ${err || out}`))
+    }, 30_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /listening (\d+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ url: `http://127.0.0.1:${m[1]}`, child })
+      }
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString()
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${script} exited with ${code}: ${err || out}`))
+    })
+  })
+}
+
+/**
+ * Two app processes behind an imaginary load balancer share one database: requests alternate
+ * between them and the session must stay consistent (the counter rises by exactly one per
+ * request; login on one is seen by the other; logout on one ends the session on both).
+ *
+ * @example
+ * describeLoadBalanced('express', {
+ *   script: fileURLToPath(new URL('./fixtures/server.mjs', import.meta.url)),
+ *   databases: [{ name: 'PostgreSQL', url: PG_URL, store: (table) => pgStore({ url: PG_URL, table }), drop }],
+ * })
+ */
+export function describeLoadBalanced(name: string, options: DescribeLoadBalancedOptions): void {
+  const requests = options.requests ?? 24
+  const timeout = options.timeout ?? 60_000
+  for (const db of options.databases) {
+    describe.skipIf(db.skip === true)(`load-balanced ${name} on ${db.name}`, { timeout }, () => {
+      const table = `sessile_lb_${Math.random().toString(36).slice(2, 10)}`
+      const children: ChildProcess[] = []
+      let apps: string[] = []
+      let store: SessionStore
+      let sessions: Sessions
+
+      beforeAll(async () => {
+        store = await db.store(table)
+        // Create the table before the apps race to.
+        await store.count()
+        sessions = createSessions({ store, ref: (d) => (typeof d.user === 'string' ? d.user : null) })
+        const env = { DATABASE_URL: db.url, SESSILE_TABLE: table, PORT: '0' }
+        const started = await Promise.all([
+          startProcess(options.script, env),
+          startProcess(options.script, env),
+        ])
+        for (const s of started) children.push(s.child)
+        apps = started.map((s) => s.url)
+      }, 60_000)
+
+      afterAll(async () => {
+        for (const child of children) {
+          if (child.exitCode === null) {
+            const exited = new Promise((resolve) => child.once('exit', resolve))
+            child.kill('SIGTERM')
+            await Promise.race([exited, sleep(5000)])
+          }
+        }
+        await store?.close()
+        await db.drop(table)
+      }, 30_000)
+
+      async function call(i: number, jar: Jar, method: string, path: string) {
+        const res = await fetch((apps[i % 2] as string) + path, {
+          method,
+          headers: jar.size ? { cookie: header(jar) } : {},
+          redirect: 'manual',
+        })
+        applySetCookie(jar, res.headers.getSetCookie())
+        const text = await res.text()
+        expect(res.status, `${method} ${path} on app ${i % 2}: ${text.slice(0, 200)}`).toBe(200)
+        return JSON.parse(text) as Record<string, unknown>
+      }
+
+      it(`the counter rises by exactly one per request across ${requests} alternating requests`, async () => {
+        const jar: Jar = new Map()
+        for (let i = 0; i < requests; i++) {
+          expect((await call(i, jar, 'GET', '/count')).count).toBe(i + 1)
+        }
+      })
+
+      it('login on one process is seen by the other; logout on one ends it on both', async () => {
+        const jar: Jar = new Map()
+        await call(0, jar, 'GET', '/count')
+        await call(1, jar, 'POST', '/login?user=lb-user')
+        for (let i = 0; i < 4; i++) {
+          expect(((await call(i, jar, 'GET', '/data')).data as Record<string, unknown>).user).toBe('lb-user')
+        }
+        expect(await sessions.findByRef('lb-user')).toHaveLength(1)
+        const before = new Map(jar)
+        await call(0, jar, 'POST', '/logout')
+        expect(await sessions.findByRef('lb-user')).toHaveLength(0)
+        for (let i = 0; i < 2; i++) {
+          const data = (await call(i, new Map(before), 'GET', '/data')).data as Record<string, unknown>
+          expect(data.user).toBeUndefined()
+        }
+      })
+    })
+  }
+}
