@@ -1,1 +1,119 @@
-export const PACKAGE = '@sessile/drizzle'
+/**
+ * `@sessile/drizzle/mysql`: sessions in MySQL 8 or MariaDB 10.6+ through mysql2.
+ * Only this entry imports the driver.
+ */
+import mysql from 'mysql2'
+import { type MysqlClient, MysqlSqlStore } from './_internal/mysql-store.js'
+import { optionError, resolveSqlOptions } from './_internal/options.js'
+import type { SqlSessionStore, SqlStoreOptions } from './options.js'
+
+export { mysqlSessionsTable } from './_internal/mysql-table.js'
+export type { SqlSessionStore, SqlStoreOptions } from './options.js'
+
+const NAME = 'mysql'
+
+/** A mysql2 pool or connection, callback or promise flavour (a callback one is used via `.promise()`). */
+export type Mysql2Client = object
+
+/** Options of {@link mysqlStore}. Give exactly one of `url`, `db` or `client`. */
+export interface MysqlStoreOptions extends SqlStoreOptions {
+  /**
+   * A `mysql://` or `mariadb://` URL; the store opens (and on `close()` ends) its own pool.
+   * @default undefined
+   */
+  url?: string
+  /**
+   * Your Drizzle database (`drizzle-orm/mysql2`); the store reuses its client (`db.$client`) and
+   * never closes it. Pass one made from a pool: transactions need a connection of their own.
+   * @default undefined
+   */
+  db?: { $client: Mysql2Client }
+  /**
+   * Your mysql2 pool (or connection); reused, never closed by the store.
+   * @default undefined
+   */
+  client?: Mysql2Client
+  /**
+   * Pool size when the store opens its own connections from `url`.
+   * @default 10
+   */
+  connectionLimit?: number
+  /**
+   * Milliseconds to wait for a connection the store opens.
+   * @default 10000
+   */
+  connectTimeout?: number
+}
+
+/**
+ * A session store in MySQL 8 or MariaDB 10.6+ through mysql2. Writes are one prepared statement
+ * (`INSERT ... ON DUPLICATE KEY UPDATE` / `UPDATE`); expiry is decided on the server's UTC clock.
+ *
+ * @example
+ * import { createSessions } from '@sessile/core'
+ * import { mysqlStore } from '@sessile/drizzle/mysql'
+ * const sessions = createSessions({ store: mysqlStore({ url: process.env.DATABASE_URL }) })
+ */
+export function mysqlStore(options: MysqlStoreOptions): SqlSessionStore {
+  const resolved = resolveSqlOptions(NAME, options, { maxTableBytes: 64, hardMaxBytes: 1024 * 1024 * 1024 })
+  const given = [options.url, options.db, options.client].filter((v) => v !== undefined).length
+  if (given !== 1) throw optionError(NAME, 'give exactly one of url, db or client')
+  if (options.url !== undefined) {
+    const { client, close } = ownPool(options)
+    return new MysqlSqlStore(client, { ...resolved, close })
+  }
+  return new MysqlSqlStore(borrowed(options.client ?? options.db?.$client), {
+    ...resolved,
+    close: async () => {},
+  })
+}
+
+function borrowed(given: unknown): MysqlClient {
+  const candidate = given as { promise?: () => unknown; execute?: unknown } | null | undefined
+  // drizzle-orm/mysql2 accepts callback clients too; their promise wrapper shares the same pool.
+  const client = typeof candidate?.promise === 'function' ? candidate.promise() : candidate
+  if (typeof (client as Partial<MysqlClient> | undefined)?.execute !== 'function') {
+    throw optionError(NAME, 'db must be a drizzle-orm/mysql2 database and client a mysql2 pool or connection')
+  }
+  return client as MysqlClient
+}
+
+function ownPool(options: MysqlStoreOptions): { client: MysqlClient; close: () => Promise<void> } {
+  const url = options.url
+  if (typeof url !== 'string' || !/^(mysql|mariadb):\/\//i.test(url)) {
+    throw optionError(NAME, 'url must be a mysql:// or mariadb:// URL')
+  }
+  const connectionLimit = options.connectionLimit ?? 10
+  if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
+    throw optionError(NAME, 'connectionLimit must be a whole number of at least 1')
+  }
+  const connectTimeout = options.connectTimeout ?? 10_000
+  if (!Number.isInteger(connectTimeout) || connectTimeout < 1) {
+    throw optionError(NAME, 'connectTimeout must be a whole number of ms')
+  }
+  let pool: mysql.Pool
+  try {
+    pool = mysql.createPool({
+      uri: url.replace(/^mariadb:/i, 'mysql:'),
+      connectionLimit,
+      connectTimeout,
+      enableKeepAlive: true,
+    })
+  } catch (error) {
+    throw optionError(NAME, `cannot use url: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  // A connection the server drops while idle emits 'error'; without a listener that would crash
+  // the process. The pool removes the connection and opens a new one on demand.
+  pool.on('connection', (connection) => {
+    connection.on('error', () => {})
+  })
+  let closed = false
+  return {
+    client: pool.promise() as unknown as MysqlClient,
+    close: async () => {
+      if (closed) return
+      closed = true
+      await pool.promise().end()
+    },
+  }
+}

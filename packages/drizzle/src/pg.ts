@@ -1,1 +1,132 @@
-export const PACKAGE = '@sessile/drizzle'
+/**
+ * `@sessile/drizzle/pg`: sessions in PostgreSQL through postgres.js (the `postgres` package).
+ * Only this entry imports the driver.
+ */
+import postgres, { type Sql } from 'postgres'
+import { optionError, resolveSqlOptions } from './_internal/options.js'
+import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
+import type { SqlSessionStore, SqlStoreOptions } from './options.js'
+
+export { pgSessionsTable } from './_internal/pg-table.js'
+export type { SqlSessionStore, SqlStoreOptions } from './options.js'
+
+const NAME = 'pg'
+
+/** Options of {@link pgStore}. Give exactly one of `url`, `db` or `client`. */
+export interface PgStoreOptions extends SqlStoreOptions {
+  /**
+   * A `postgres://` or `postgresql://` URL; the store opens (and on `close()` ends) its own pool.
+   * @default undefined
+   */
+  url?: string
+  /**
+   * Your Drizzle database (`drizzle-orm/postgres-js`); the store reuses its client (`db.$client`)
+   * and never closes it.
+   * @default undefined
+   */
+  db?: { $client: Sql }
+  /**
+   * Your postgres.js client; reused, never closed by the store.
+   * @default undefined
+   */
+  client?: Sql
+  /**
+   * The schema of the table; unset means the connection's `search_path` (usually `public`).
+   * @default undefined
+   */
+  schema?: string
+  /**
+   * Pool size when the store opens its own connections from `url`.
+   * @default 10
+   */
+  max?: number
+  /**
+   * `application_name` of connections the store opens, so they are easy to find in `pg_stat_activity`.
+   * @default 'sessile'
+   */
+  applicationName?: string
+  /**
+   * Seconds to wait for a connection the store opens.
+   * @default 10
+   */
+  connectTimeout?: number
+}
+
+/**
+ * A session store in PostgreSQL (or any PostgreSQL-wire database) through postgres.js. Every
+ * operation is one prepared statement; expiry is decided on the database clock.
+ *
+ * @example
+ * import { createSessions } from '@sessile/core'
+ * import { pgStore } from '@sessile/drizzle/pg'
+ * const sessions = createSessions({ store: pgStore({ url: process.env.DATABASE_URL }) })
+ */
+export function pgStore(options: PgStoreOptions): SqlSessionStore {
+  const resolved = resolveSqlOptions(NAME, options, {
+    maxTableBytes: 63,
+    hardMaxBytes: 1024 * 1024 * 1024 - 1,
+  })
+  const schema = options.schema
+  if (
+    schema !== undefined &&
+    (typeof schema !== 'string' || schema.length === 0 || schema.includes('\u0000'))
+  ) {
+    throw optionError(NAME, 'schema must be a non-empty string without NUL')
+  }
+  return new PgSqlStore(NAME, pgExecutor(options), { ...resolved, schema })
+}
+
+function pgExecutor(options: PgStoreOptions): PgExecutor {
+  const given = [options.url, options.db, options.client].filter((v) => v !== undefined).length
+  if (given !== 1) throw optionError(NAME, 'give exactly one of url, db or client')
+  if (options.url !== undefined) return ownClient(options)
+  const client = options.client ?? options.db?.$client
+  if (typeof (client as Partial<Sql> | undefined)?.unsafe !== 'function') {
+    throw optionError(NAME, 'db must be a drizzle-orm/postgres-js database and client a postgres.js Sql')
+  }
+  const sql = client as Sql
+  // A client set up for a transaction pooler (prepare: false) must keep working the same way.
+  const prepare = (sql.options as { prepare?: boolean } | undefined)?.prepare !== false
+  return {
+    query: (text, params) => sql.unsafe(text, params as never[], { prepare }) as unknown as Promise<Row[]>,
+    close: async () => {},
+  }
+}
+
+function ownClient(options: PgStoreOptions): PgExecutor {
+  const url = options.url
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\//i.test(url)) {
+    throw optionError(NAME, 'url must be a postgres:// or postgresql:// URL')
+  }
+  const max = options.max ?? 10
+  if (!Number.isInteger(max) || max < 1) throw optionError(NAME, 'max must be a whole number of at least 1')
+  const connectTimeout = options.connectTimeout ?? 10
+  if (typeof connectTimeout !== 'number' || !(connectTimeout > 0)) {
+    throw optionError(NAME, 'connectTimeout must be a positive number of seconds')
+  }
+  const applicationName = options.applicationName ?? 'sessile'
+  if (typeof applicationName !== 'string') throw optionError(NAME, 'applicationName must be a string')
+  let sql: Sql
+  try {
+    sql = postgres(url, {
+      max,
+      connect_timeout: connectTimeout,
+      idle_timeout: 60,
+      // IF NOT EXISTS notices would otherwise be printed on every start-up.
+      onnotice: () => {},
+      connection: { application_name: applicationName },
+    })
+  } catch (error) {
+    throw optionError(NAME, `cannot use url: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  let closed = false
+  return {
+    query: (text, params) =>
+      sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>,
+    close: async () => {
+      if (closed) return
+      closed = true
+      await sql.end({ timeout: 5 })
+    },
+  }
+}

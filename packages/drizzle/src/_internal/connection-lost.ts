@@ -1,0 +1,42 @@
+/**
+ * Errors that mean "the connection went away", after which the pool hands out a fresh one.
+ * Operations retry a few times on these. When the server killed the connection the statement was rolled
+ * back; in the rare case its reply was lost after a commit, the retry's answer is still safe
+ * (an upsert bumps the version once more, an insert reports `exists`, a sweep or destroy finds
+ * the rows already gone, exactly as if the first reply had arrived and been dropped).
+ */
+const NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED'])
+
+// postgres.js codes, admin_shutdown/crash_shutdown/cannot_connect_now, and SQLSTATE class 08.
+const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03'])
+
+export function isPgConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return false
+  return NETWORK.has(code) || PG.has(code) || /^08[0-9A-Z]{3}$/.test(code)
+}
+
+// ER_CONNECTION_KILLED (MariaDB), CR_SERVER_GONE_ERROR, CR_SERVER_LOST, ER_SERVER_SHUTDOWN.
+const MYSQL_ERRNO = new Set([1927, 2006, 2013, 1053])
+
+export function isMysqlConnectionLost(error: unknown): boolean {
+  const e = error as { code?: unknown; errno?: unknown; message?: unknown } | null
+  if (!e) return false
+  if (typeof e.code === 'string' && (NETWORK.has(e.code) || e.code === 'PROTOCOL_CONNECTION_LOST'))
+    return true
+  if (typeof e.errno === 'number' && MYSQL_ERRNO.has(e.errno)) return true
+  // mysql2 reports a command sent to a connection it already knows is dead this way, without a code.
+  return typeof e.message === 'string' && e.message.includes('connection is in closed state')
+}
+
+/** A few tries, a moment apart: every pooled connection may have been cut at once. */
+export async function retryOnLost<T>(lost: (error: unknown) => boolean, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run()
+    } catch (error) {
+      if (attempt >= 4 || !lost(error)) throw error
+      await new Promise((resolve) => setTimeout(resolve, attempt * 15))
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { quoteMysql } from './ident.js'
+
+/**
+ * Versions wrap below 2^21 so that a write can hand back (expiry ms, version) packed in the one
+ * 63-bit integer MySQL returns with every OK packet: `LAST_INSERT_ID(expr)`. That is what keeps
+ * writes at one round trip on servers without RETURNING (MySQL 8).
+ */
+export const VERSION_BITS = 21n
+export const VERSION_LIMIT = 2097152
+const VERSION_MAX = VERSION_LIMIT - 1
+
+// UTC_TIMESTAMP is the same for the whole statement and ignores the session time zone, and the
+// DATETIME columns store it verbatim, so neither app nor connection time zones matter.
+const N = 'UTC_TIMESTAMP(3)'
+const K = '`key`'
+const ms = (x: string): string => `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${x}) DIV 1000)`
+const after = (x: string, param: string): string => `(${x} + INTERVAL :${param} MICROSECOND)`
+const times = `${ms('created')} AS created, ${ms('modified')} AS modified, ${ms('expiry')} AS expiry`
+
+/** A statement with named parameters turned into positional ones once, at build time. */
+export interface Statement {
+  text: string
+  names: string[]
+}
+
+// The table name is arbitrary text (it may contain ':name'), so it goes in only after the
+// parameters were found, through a marker no table name can contain (NUL is refused).
+const TABLE = '\u0000table\u0000'
+
+function statementFor(quotedTable: string, named: string): Statement {
+  const names: string[] = []
+  const text = named.replace(/:([a-z]+)/g, (_, name: string) => {
+    names.push(name)
+    return '?'
+  })
+  return { text: text.split(TABLE).join(quotedTable), names }
+}
+
+export function bind(s: Statement, values: Record<string, unknown>): unknown[] {
+  return s.names.map((n) => values[n])
+}
+
+/** DDL, kept in step with `mysqlSessionsTable` and the drizzle-kit migration in drizzle/mysql. */
+export function mysqlDdl(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${quoteMysql(table)} (
+  \`key\` varbinary(255) NOT NULL,
+  \`data\` longblob NOT NULL,
+  \`ref\` varbinary(1020),
+  \`created\` datetime(3) NOT NULL,
+  \`modified\` datetime(3) NOT NULL,
+  \`expiry\` datetime(3) NOT NULL,
+  \`version\` int NOT NULL,
+  \`lease\` varchar(64),
+  \`lease_expiry\` datetime(3),
+  PRIMARY KEY (\`key\`),
+  INDEX \`ref_idx\` (\`ref\`),
+  INDEX \`expiry_idx\` (\`expiry\`)
+)`
+}
+
+export function mysqlStatements(table: string) {
+  const quoted = quoteMysql(table)
+  const statement = (named: string): Statement => statementFor(quoted, named)
+  const t = TABLE
+  const next = `IF(version >= ${VERSION_MAX}, 1, version + 1)`
+  // The expiry of a live row: idle ttl from now, never past created + maxAge.
+  const liveExpiry = (maxAge: boolean) =>
+    maxAge ? `LEAST(${after(N, 'ttl')}, ${after('created', 'maxage')})` : after(N, 'ttl')
+  // A new row's created is now, so its cap is simply now + min(ttl, maxAge), computed by the caller.
+  const freshExpiry = after(N, 'fresh')
+  const values = `VALUES (:key, :data, :ref, ${N}, ${N}, ${freshExpiry}, LAST_INSERT_ID(${ms(freshExpiry)} * ${VERSION_LIMIT} + 1) % ${VERSION_LIMIT})`
+  const cols = `(${K}, data, ref, created, modified, expiry, version)`
+
+  // Every assignment reads only columns not assigned before it (or gets the same value either
+  // way), so the result is the same under MariaDB's SIMULTANEOUS_ASSIGNMENT mode.
+  const upsert = (maxAge: boolean) => {
+    const live = `expiry > ${N}`
+    const newExpiry = `IF(${live}, ${liveExpiry(maxAge)}, ${freshExpiry})`
+    const newVersion = `IF(${live}, ${next}, 1)`
+    return statement(`INSERT INTO ${t} ${cols} ${values}
+ON DUPLICATE KEY UPDATE
+  version = LAST_INSERT_ID(${ms(newExpiry)} * ${VERSION_LIMIT} + ${newVersion}) % ${VERSION_LIMIT},
+  created = IF(${live}, created, ${N}),
+  expiry = ${newExpiry},
+  data = VALUES(data), ref = VALUES(ref), modified = ${N}`)
+  }
+
+  const update = (maxAge: boolean, version: boolean) =>
+    statement(`UPDATE ${t} SET
+  version = LAST_INSERT_ID(${ms(liveExpiry(maxAge))} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},
+  expiry = ${liveExpiry(maxAge)},
+  data = :data, ref = :ref, modified = ${N}
+WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
+
+  // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says.
+  const touch = (maxAge: boolean) =>
+    statement(
+      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${liveExpiry(maxAge)}, NULL) WHERE ${K} = :key AND expiry > ${N}`,
+    )
+
+  const infoCols = `${K} AS \`key\`, ref, ${times}, version`
+  return {
+    read: statement(
+      `SELECT data, ref, ${times}, version, ${ms(N)} AS now FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
+    ),
+    // LAST_INSERT_ID(0) on a duplicate tells "exists" apart from the insert, which set it non-zero.
+    insert: statement(
+      `INSERT INTO ${t} ${cols} ${values} ON DUPLICATE KEY UPDATE version = IF(LAST_INSERT_ID(0) = 0, version, NULL)`,
+    ),
+    upsert: upsert(false),
+    upsertMaxAge: upsert(true),
+    update: update(false, false),
+    updateVersion: update(false, true),
+    updateMaxAge: update(true, false),
+    updateMaxAgeVersion: update(true, true),
+    liveVersion: statement(`SELECT version FROM ${t} WHERE ${K} = :key AND expiry > ${N}`),
+    touch: touch(false),
+    touchMaxAge: touch(true),
+    destroyRef: statement(`SELECT ref FROM ${t} WHERE ${K} = :key`),
+    // Deletes only the row whose ref we read, so the ref we report is the one that was deleted.
+    destroy: statement(`DELETE FROM ${t} WHERE ${K} = :key AND ref <=> :ref`),
+    // LIMIT is inlined (a checked integer): MySQL 8 refuses a DOUBLE-typed LIMIT parameter.
+    sweepLock: (limit: number) =>
+      statement(
+        `SELECT ${K} AS \`key\`, ref FROM ${t} WHERE expiry <= ${N} ORDER BY expiry LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+      ),
+    refLock: statement(`SELECT ${K} AS \`key\`, ref FROM ${t} WHERE ref = :ref FOR UPDATE`),
+    // The primary key is forced: on a table with fresh statistics the optimizer may pick a scan,
+    // which waits on rows other sweepers hold and deadlocks with them.
+    deleteKeys: statement(`DELETE s FROM ${t} AS s FORCE INDEX (PRIMARY) WHERE s.${K} IN (?)`),
+    findByRef: statement(
+      `SELECT ${infoCols} FROM ${t} WHERE ref = :ref AND expiry > ${N} ORDER BY created, ${K}`,
+    ),
+    count: statement(`SELECT COUNT(*) AS n FROM ${t} WHERE expiry > ${N}`),
+    refs: (limit: number) =>
+      statement(
+        `SELECT DISTINCT ref FROM ${t} WHERE ref IS NOT NULL AND expiry > ${N} ORDER BY ref LIMIT ${limit}`,
+      ),
+    list: (limit: number, after: boolean) =>
+      statement(
+        `SELECT ${infoCols}, data FROM ${t} WHERE expiry > ${N}${after ? ` AND ${K} > :after` : ''} ORDER BY ${K} LIMIT ${limit}`,
+      ),
+    clear: statement(`DELETE FROM ${t}`),
+    now: statement(`SELECT ${ms(N)} AS now`),
+    maxPacket: statement('SELECT @@max_allowed_packet AS p'),
+  }
+}
+
+export type MysqlStatements = ReturnType<typeof mysqlStatements>

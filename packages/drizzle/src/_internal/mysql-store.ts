@@ -1,0 +1,374 @@
+import {
+  type ListOptions,
+  type ReadResult,
+  SessionError,
+  type SessionInfo,
+  type SessionRef,
+  type StoredSession,
+  storeError,
+  type TouchRequest,
+  validateKey,
+  validateLimit,
+  validateRef,
+  validateTouch,
+  validateWrite,
+  type WriteRequest,
+  type WriteResult,
+} from '@sessile/core'
+import type { SqlSessionStore } from '../options.js'
+import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
+import {
+  bind,
+  type MysqlStatements,
+  mysqlDdl,
+  mysqlStatements,
+  type Statement,
+  VERSION_BITS,
+} from './mysql-sql.js'
+import type { ResolvedSqlOptions } from './options.js'
+import { Ready } from './ready.js'
+import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
+
+type Row = Record<string, unknown>
+
+/** The promise API of a mysql2 connection or pool, as far as the store uses it. */
+export interface MysqlQueryable {
+  execute(sql: string, values?: unknown): Promise<[unknown, unknown]>
+  query(sql: string, values?: unknown): Promise<[unknown, unknown]>
+}
+
+export interface MysqlPoolConnection extends MysqlQueryable {
+  release(): void
+  destroy?(): void
+}
+
+export interface MysqlClient extends MysqlQueryable {
+  getConnection?(): Promise<MysqlPoolConnection>
+}
+
+interface OkPacket {
+  affectedRows: number
+  insertId: number | string | bigint
+}
+
+// Room for the key, ref and the rest of the execute packet next to the payload.
+const PACKET_OVERHEAD = 16 * 1024
+const VERSION_MASK = (1n << VERSION_BITS) - 1n
+
+export interface MysqlStoreConfig extends ResolvedSqlOptions {
+  close: () => Promise<void>
+}
+
+/** The SessionStore over a mysql2 pool (MySQL 8, MariaDB 10.6+). */
+export class MysqlSqlStore implements SqlSessionStore {
+  readonly name = 'mysql'
+  readonly table: string
+  readonly #configuredMax: number
+  #serverMax = Number.POSITIVE_INFINITY
+  readonly #client: MysqlClient
+  readonly #sql: MysqlStatements
+  readonly #ddl: string
+  readonly #ready: Ready
+  readonly #close: () => Promise<void>
+  readonly #limited = new Map<string, Statement>()
+  // A single connection (no pool) must not interleave our transactions with other statements.
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(client: MysqlClient, config: MysqlStoreConfig) {
+    this.table = config.table
+    this.#configuredMax = config.maxDataBytes
+    this.#client = client
+    this.#sql = mysqlStatements(config.table)
+    this.#ddl = mysqlDdl(config.table)
+    this.#close = config.close
+    this.#ready = new Ready(async () => {
+      if (config.createTable) await this.#client.query(this.#ddl)
+      await this.#probePacket()
+    })
+  }
+
+  /** The configured limit, lowered to what the server's max_allowed_packet can carry. */
+  get maxDataBytes(): number {
+    return Math.min(this.#configuredMax, this.#serverMax)
+  }
+
+  async #probePacket(): Promise<void> {
+    try {
+      const [rows] = await this.#client.execute(this.#sql.maxPacket.text)
+      const p = toInt((rows as Row[])[0]?.p)
+      if (Number.isFinite(p) && p > PACKET_OVERHEAD) this.#serverMax = p - PACKET_OVERHEAD
+    } catch {
+      // Servers that hide the variable keep the configured limit.
+    }
+  }
+
+  async ensureSchema(): Promise<void> {
+    try {
+      await this.#client.query(this.#ddl)
+      await this.#probePacket()
+      this.#ready.markDone()
+    } catch (error) {
+      throw storeError(this.name, 'ensureSchema', error)
+    }
+  }
+
+  async #start(action: string): Promise<void> {
+    if (this.#ready.done) return
+    try {
+      await this.#ready.run()
+    } catch (error) {
+      throw storeError(this.name, action, error)
+    }
+  }
+
+  async #execute(action: string, s: Statement, values: Record<string, unknown>): Promise<unknown> {
+    await this.#start(action)
+    const params = bind(s, values)
+    try {
+      return (await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(s.text, params)))[0]
+    } catch (error) {
+      throw storeError(this.name, action, error)
+    }
+  }
+
+  async #rows(action: string, s: Statement, values: Record<string, unknown> = {}): Promise<Row[]> {
+    return (await this.#execute(action, s, values)) as Row[]
+  }
+
+  async #ok(action: string, s: Statement, values: Record<string, unknown>): Promise<OkPacket> {
+    return (await this.#execute(action, s, values)) as OkPacket
+  }
+
+  #limitedStatement(id: string, make: () => Statement): Statement {
+    let s = this.#limited.get(id)
+    if (!s) {
+      // Callers use a handful of limits; the cap only guards against a caller that varies it wildly.
+      if (this.#limited.size > 256) this.#limited.clear()
+      s = make()
+      this.#limited.set(id, s)
+    }
+    return s
+  }
+
+  /** A short READ COMMITTED transaction (no gap locks) on one pooled connection. */
+  async #transaction<T>(action: string, fn: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
+    await this.#start(action)
+    const getConnection = this.#client.getConnection?.bind(this.#client)
+    if (!getConnection) {
+      const run = this.#queue.then(() => this.#inTransaction(this.#client, fn))
+      this.#queue = run.catch(() => {})
+      try {
+        return await run
+      } catch (error) {
+        throw storeError(this.name, action, error)
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      let conn: MysqlPoolConnection
+      try {
+        conn = await getConnection()
+      } catch (error) {
+        throw storeError(this.name, action, error)
+      }
+      try {
+        const out = await this.#inTransaction(conn, fn)
+        conn.release()
+        return out
+      } catch (error) {
+        // The transaction was rolled back, so nothing was handed out yet: try again.
+        if (isRetryable(error) && attempt < 5) {
+          conn.release()
+          continue
+        }
+        if (isMysqlConnectionLost(error) && attempt < 5) {
+          conn.destroy?.()
+          continue
+        }
+        // After any other failure the connection's state is unknown: do not hand it back.
+        if (conn.destroy) conn.destroy()
+        else conn.release()
+        throw storeError(this.name, action, error)
+      }
+    }
+  }
+
+  async #inTransaction<T>(conn: MysqlQueryable, fn: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
+    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+    await conn.query('START TRANSACTION')
+    try {
+      const out = await fn(conn)
+      await conn.query('COMMIT')
+      return out
+    } catch (error) {
+      await conn.query('ROLLBACK').catch(() => {})
+      throw error
+    }
+  }
+
+  async read(key: string): Promise<ReadResult | null> {
+    validateKey(this.name, key)
+    const row = (await this.#rows('read', this.#sql.read, { key }))[0]
+    if (!row) return null
+    return {
+      key,
+      data: toBytes(row.data),
+      ref: toNullableText(row.ref),
+      created: toDate(row.created),
+      modified: toDate(row.modified),
+      expiry: toDate(row.expiry),
+      version: toInt(row.version),
+      now: toDate(row.now),
+    }
+  }
+
+  async write(req: WriteRequest): Promise<WriteResult> {
+    validateWrite(this.name, req, this.maxDataBytes)
+    await this.#start('write')
+    // The server limit is known only after start-up; check again before sending anything.
+    validateWrite(this.name, req, this.maxDataBytes)
+    const values = {
+      key: req.key,
+      data: asBuffer(req.data),
+      ref: req.ref,
+      ttl: req.ttl * 1000,
+      maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
+      fresh: Math.min(req.ttl, req.maxAge ?? req.ttl) * 1000,
+      version: req.version,
+    }
+    const withMaxAge = req.maxAge !== undefined
+    if (req.mode === 'update') {
+      const s =
+        req.version === undefined
+          ? withMaxAge
+            ? this.#sql.updateMaxAge
+            : this.#sql.update
+          : withMaxAge
+            ? this.#sql.updateMaxAgeVersion
+            : this.#sql.updateVersion
+      const ok = await this.#ok('write', s, values)
+      const packed = unpack(ok.insertId)
+      if (packed) return { ok: true, ...packed }
+      // Failure path only: a second statement tells a stale version from a missing row.
+      const live = await this.#rows('write', this.#sql.liveVersion, values)
+      return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
+    }
+    const s =
+      req.mode === 'insert' ? this.#sql.insert : withMaxAge ? this.#sql.upsertMaxAge : this.#sql.upsert
+    const packed = unpack((await this.#ok('write', s, values)).insertId)
+    return packed ? { ok: true, ...packed } : { ok: false, reason: 'exists' }
+  }
+
+  async touch(req: TouchRequest): Promise<boolean> {
+    validateTouch(this.name, req)
+    const s = req.maxAge === undefined ? this.#sql.touch : this.#sql.touchMaxAge
+    const ok = await this.#ok('touch', s, {
+      key: req.key,
+      ttl: req.ttl * 1000,
+      maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
+    })
+    return toInt(ok.insertId) === 1
+  }
+
+  async destroy(key: string): Promise<SessionRef | null> {
+    validateKey(this.name, key)
+    // MySQL 8 has no DELETE ... RETURNING: read the ref, then delete only if it is still that ref.
+    // A concurrent change of ref makes the delete miss and we look again; a concurrent delete
+    // makes it miss and the next look finds nothing, so each row is reported once.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const row = (await this.#rows('destroy', this.#sql.destroyRef, { key }))[0]
+      if (!row) return null
+      const ok = await this.#ok('destroy', this.#sql.destroy, { key, ref: row.ref })
+      if (ok.affectedRows > 0) return { key, ref: toNullableText(row.ref) }
+    }
+    throw new SessionError('E_CONFLICT', this.name, 'destroy kept racing with writers changing the ref')
+  }
+
+  async sweep(limit: number): Promise<SessionRef[]> {
+    validateLimit(this.name, limit)
+    const lock = this.#limitedStatement(`sweep:${limit}`, () => this.#sql.sweepLock(limit))
+    return this.#transaction('sweep', (conn) => this.#lockAndDelete(conn, lock, {}))
+  }
+
+  async destroyByRef(ref: string): Promise<SessionRef[]> {
+    validateRef(this.name, ref)
+    return this.#transaction('destroyByRef', (conn) => this.#lockAndDelete(conn, this.#sql.refLock, { ref }))
+  }
+
+  async #lockAndDelete(
+    conn: MysqlQueryable,
+    lock: Statement,
+    values: Record<string, unknown>,
+  ): Promise<SessionRef[]> {
+    const [rows] = await conn.execute(lock.text, bind(lock, values))
+    const locked = rows as Row[]
+    if (locked.length === 0) return []
+    await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
+    return locked.map((r) => ({ key: toText(r.key), ref: toNullableText(r.ref) }))
+  }
+
+  async findByRef(ref: string): Promise<SessionInfo[]> {
+    validateRef(this.name, ref)
+    return (await this.#rows('findByRef', this.#sql.findByRef, { ref })).map(toInfo)
+  }
+
+  async count(): Promise<number> {
+    return toInt((await this.#rows('count', this.#sql.count))[0]?.n ?? 0)
+  }
+
+  async refs(limit: number): Promise<string[]> {
+    validateLimit(this.name, limit)
+    const s = this.#limitedStatement(`refs:${limit}`, () => this.#sql.refs(limit))
+    return (await this.#rows('refs', s)).map((r) => toText(r.ref))
+  }
+
+  async list(options: ListOptions): Promise<StoredSession[]> {
+    validateLimit(this.name, options?.limit)
+    if (options.after !== undefined) validateKey(this.name, options.after)
+    const after = options.after !== undefined
+    const s = this.#limitedStatement(`list:${options.limit}:${after}`, () =>
+      this.#sql.list(options.limit, after),
+    )
+    const rows = await this.#rows('list', s, { after: options.after })
+    return rows.map((r) => ({ ...toInfo(r), data: toBytes(r.data) }))
+  }
+
+  async clear(): Promise<void> {
+    await this.#rows('clear', this.#sql.clear)
+  }
+
+  async now(): Promise<Date> {
+    return toDate((await this.#rows('now', this.#sql.now))[0]?.now)
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#close()
+    } catch (error) {
+      throw storeError(this.name, 'close', error)
+    }
+  }
+}
+
+// Deadlock and lock wait timeout: InnoDB rolled the transaction back (or we did).
+function isRetryable(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | null)?.errno
+  return errno === 1213 || errno === 1205
+}
+
+/** 0 means the statement matched no row; otherwise (expiry ms << 21) | version. */
+function unpack(insertId: number | string | bigint): { version: number; expiry: Date } | null {
+  const id = BigInt(insertId)
+  if (id === 0n) return null
+  return { version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
+}
+
+function toInfo(row: Row): SessionInfo {
+  return {
+    key: toText(row.key),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+  }
+}

@@ -1,0 +1,74 @@
+import { pgIndexName, quotePg } from './ident.js'
+
+// The database clock, cut to the column precision so that what a write returns is what it stored.
+const NOW = `date_trunc('milliseconds', now())`
+const ms = (param: string): string => `(${param}::float8 * interval '1 millisecond')`
+const COLS = 'key, data, ref, created, modified, expiry, version'
+const INFO = 'key, ref, created, modified, expiry, version'
+
+export function pgQualified(table: string, schema: string | undefined): string {
+  return schema === undefined ? quotePg(table) : `${quotePg(schema)}.${quotePg(table)}`
+}
+
+/** DDL, kept in step with `pgSessionsTable` and the drizzle-kit migration in drizzle/pg. */
+export function pgDdl(table: string, schema: string | undefined): string[] {
+  const t = pgQualified(table, schema)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t} (
+  "key" text COLLATE "C" PRIMARY KEY NOT NULL,
+  "data" bytea NOT NULL,
+  "ref" text COLLATE "C",
+  "created" timestamp (3) with time zone NOT NULL,
+  "modified" timestamp (3) with time zone NOT NULL,
+  "expiry" timestamp (3) with time zone NOT NULL,
+  "version" integer NOT NULL,
+  "lease" varchar(64),
+  "lease_expiry" timestamp (3) with time zone
+)`,
+    `CREATE INDEX IF NOT EXISTS ${quotePg(pgIndexName(table, 'ref_idx'))} ON ${t} USING btree ("ref")`,
+    `CREATE INDEX IF NOT EXISTS ${quotePg(pgIndexName(table, 'expiry_idx'))} ON ${t} USING btree ("expiry")`,
+  ]
+}
+
+/** Every statement of the store, built once per store so the hot path only binds parameters. */
+export function pgStatements(t: string) {
+  const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
+  return {
+    read: `SELECT data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
+    insert: `INSERT INTO ${t} (${COLS}) ${insertValues} ON CONFLICT (key) DO NOTHING RETURNING version, expiry`,
+    // LEAST ignores NULL on PostgreSQL, so a missing maxAge ($5) leaves the idle expiry alone.
+    upsert: `INSERT INTO ${t} AS s (${COLS}) ${insertValues}
+ON CONFLICT (key) DO UPDATE SET
+  data = EXCLUDED.data, ref = EXCLUDED.ref, modified = EXCLUDED.modified,
+  created = CASE WHEN s.expiry > ${NOW} THEN s.created ELSE EXCLUDED.created END,
+  expiry = CASE WHEN s.expiry > ${NOW} THEN LEAST(${NOW} + ${ms('$4')}, s.created + ${ms('$5')}) ELSE EXCLUDED.expiry END,
+  version = CASE WHEN s.expiry > ${NOW} THEN s.version + 1 ELSE 1 END
+RETURNING version, expiry`,
+    // One statement that also says why nothing was updated: `current` is the live row's version
+    // (from the statement snapshot) when the row exists but the version check failed.
+    update: `WITH cur AS (SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}),
+upd AS (
+  UPDATE ${t} SET data = $2::bytea, ref = $3, modified = ${NOW},
+    expiry = LEAST(${NOW} + ${ms('$4')}, created + ${ms('$5')}), version = version + 1
+  WHERE key = $1 AND expiry > ${NOW} AND ($6::int IS NULL OR version = $6::int)
+  RETURNING version, expiry
+)
+SELECT upd.version, upd.expiry, (SELECT version FROM cur) AS current FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
+    touch: `UPDATE ${t} SET expiry = LEAST(${NOW} + ${ms('$2')}, created + ${ms('$3')}) WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    destroy: `DELETE FROM ${t} WHERE key = $1 RETURNING ref`,
+    // SKIP LOCKED lets concurrent sweepers take disjoint batches; RETURNING hands each row out once.
+    sweep: `DELETE FROM ${t} WHERE key IN (
+  SELECT key FROM ${t} WHERE expiry <= ${NOW} ORDER BY expiry LIMIT $1 FOR UPDATE SKIP LOCKED
+) RETURNING key, ref`,
+    findByRef: `SELECT ${INFO} FROM ${t} WHERE ref = $1 AND expiry > ${NOW} ORDER BY created, key`,
+    destroyByRef: `DELETE FROM ${t} WHERE ref = $1 RETURNING key, ref`,
+    count: `SELECT count(*)::int AS n FROM ${t} WHERE expiry > ${NOW}`,
+    refs: `SELECT DISTINCT ref FROM ${t} WHERE ref IS NOT NULL AND expiry > ${NOW} ORDER BY ref LIMIT $1`,
+    listFirst: `SELECT ${COLS} FROM ${t} WHERE expiry > ${NOW} ORDER BY key LIMIT $1`,
+    listAfter: `SELECT ${COLS} FROM ${t} WHERE expiry > ${NOW} AND key > $2 ORDER BY key LIMIT $1`,
+    clear: `DELETE FROM ${t}`,
+    now: `SELECT ${NOW} AS now`,
+  }
+}
+
+export type PgStatements = ReturnType<typeof pgStatements>

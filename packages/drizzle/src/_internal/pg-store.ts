@@ -1,0 +1,215 @@
+import {
+  type ListOptions,
+  type ReadResult,
+  type SessionInfo,
+  type SessionRef,
+  type StoredSession,
+  storeError,
+  type TouchRequest,
+  validateKey,
+  validateLimit,
+  validateRef,
+  validateTouch,
+  validateWrite,
+  type WriteRequest,
+  type WriteResult,
+} from '@sessile/core'
+import type { SqlSessionStore } from '../options.js'
+import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
+import type { ResolvedSqlOptions } from './options.js'
+import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
+import { Ready } from './ready.js'
+import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
+
+export type Row = Record<string, unknown>
+
+/** How the store reaches a PostgreSQL-wire database: postgres.js, PGlite or anything alike. */
+export interface PgExecutor {
+  query(text: string, params: unknown[]): Promise<Row[]>
+  /** Releases the connection if the store opened it; a no-op for a borrowed client. */
+  close(): Promise<void>
+}
+
+// Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; the loser just retries.
+const CATALOG_RACE = new Set(['23505', '42P07', '42710'])
+
+export interface PgStoreConfig extends ResolvedSqlOptions {
+  schema?: string | undefined
+}
+
+/** The SessionStore over any PostgreSQL-wire executor; `pgStore` and `pgliteStore` wrap it. */
+export class PgSqlStore implements SqlSessionStore {
+  readonly name: string
+  readonly table: string
+  readonly maxDataBytes: number
+  readonly #exec: PgExecutor
+  readonly #sql: PgStatements
+  readonly #ddl: string[]
+  readonly #ready: Ready
+
+  constructor(name: string, exec: PgExecutor, config: PgStoreConfig) {
+    this.name = name
+    this.table = config.table
+    this.maxDataBytes = config.maxDataBytes
+    this.#exec = exec
+    this.#sql = pgStatements(pgQualified(config.table, config.schema))
+    this.#ddl = pgDdl(config.table, config.schema)
+    this.#ready = new Ready(config.createTable ? () => this.#createSchema() : async () => {})
+  }
+
+  async ensureSchema(): Promise<void> {
+    try {
+      await this.#createSchema()
+      this.#ready.markDone()
+    } catch (error) {
+      throw storeError(this.name, 'ensureSchema', error)
+    }
+  }
+
+  async #createSchema(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const statement of this.#ddl) await this.#exec.query(statement, [])
+        return
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code
+        if (attempt >= 5 || typeof code !== 'string' || !CATALOG_RACE.has(code)) throw error
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40))
+      }
+    }
+  }
+
+  async #run(action: string, text: string, params: unknown[]): Promise<Row[]> {
+    try {
+      if (!this.#ready.done) await this.#ready.run()
+      return await retryOnLost(isPgConnectionLost, () => this.#exec.query(text, params))
+    } catch (error) {
+      throw storeError(this.name, action, error)
+    }
+  }
+
+  async read(key: string): Promise<ReadResult | null> {
+    validateKey(this.name, key)
+    const row = (await this.#run('read', this.#sql.read, [key]))[0]
+    if (!row) return null
+    return {
+      key,
+      data: toBytes(row.data),
+      ref: toNullableText(row.ref),
+      created: toDate(row.created),
+      modified: toDate(row.modified),
+      expiry: toDate(row.expiry),
+      version: toInt(row.version),
+      now: toDate(row.now),
+    }
+  }
+
+  async write(req: WriteRequest): Promise<WriteResult> {
+    validateWrite(this.name, req, this.maxDataBytes)
+    const maxAge = req.maxAge ?? null
+    const data = asBuffer(req.data)
+    if (req.mode === 'update') {
+      const rows = await this.#run('write', this.#sql.update, [
+        req.key,
+        data,
+        req.ref,
+        req.ttl,
+        maxAge,
+        req.version ?? null,
+      ])
+      const row = rows[0]
+      if (row && row.version !== null && row.version !== undefined) {
+        return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
+      }
+      const live = row?.current !== null && row?.current !== undefined
+      return { ok: false, reason: live && req.version !== undefined ? 'conflict' : 'missing' }
+    }
+    const text = req.mode === 'insert' ? this.#sql.insert : this.#sql.upsert
+    const row = (await this.#run('write', text, [req.key, data, req.ref, req.ttl, maxAge]))[0]
+    if (!row) return { ok: false, reason: 'exists' }
+    return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
+  }
+
+  async touch(req: TouchRequest): Promise<boolean> {
+    validateTouch(this.name, req)
+    const rows = await this.#run('touch', this.#sql.touch, [req.key, req.ttl, req.maxAge ?? null])
+    return rows.length > 0
+  }
+
+  async destroy(key: string): Promise<SessionRef | null> {
+    validateKey(this.name, key)
+    const row = (await this.#run('destroy', this.#sql.destroy, [key]))[0]
+    return row ? { key, ref: toNullableText(row.ref) } : null
+  }
+
+  async sweep(limit: number): Promise<SessionRef[]> {
+    validateLimit(this.name, limit)
+    const rows = await this.#run('sweep', this.#sql.sweep, [limit])
+    return rows.map(toRef)
+  }
+
+  async findByRef(ref: string): Promise<SessionInfo[]> {
+    validateRef(this.name, ref)
+    const rows = await this.#run('findByRef', this.#sql.findByRef, [ref])
+    return rows.map(toInfo)
+  }
+
+  async destroyByRef(ref: string): Promise<SessionRef[]> {
+    validateRef(this.name, ref)
+    const rows = await this.#run('destroyByRef', this.#sql.destroyByRef, [ref])
+    return rows.map(toRef)
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.#run('count', this.#sql.count, [])
+    return toInt(rows[0]?.n ?? 0)
+  }
+
+  async refs(limit: number): Promise<string[]> {
+    validateLimit(this.name, limit)
+    const rows = await this.#run('refs', this.#sql.refs, [limit])
+    return rows.map((r) => toText(r.ref))
+  }
+
+  async list(options: ListOptions): Promise<StoredSession[]> {
+    validateLimit(this.name, options?.limit)
+    if (options.after !== undefined) validateKey(this.name, options.after)
+    const rows =
+      options.after === undefined
+        ? await this.#run('list', this.#sql.listFirst, [options.limit])
+        : await this.#run('list', this.#sql.listAfter, [options.limit, options.after])
+    return rows.map((r) => ({ ...toInfo(r), data: toBytes(r.data) }))
+  }
+
+  async clear(): Promise<void> {
+    await this.#run('clear', this.#sql.clear, [])
+  }
+
+  async now(): Promise<Date> {
+    const rows = await this.#run('now', this.#sql.now, [])
+    return toDate(rows[0]?.now)
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#exec.close()
+    } catch (error) {
+      throw storeError(this.name, 'close', error)
+    }
+  }
+}
+
+function toRef(row: Row): SessionRef {
+  return { key: toText(row.key), ref: toNullableText(row.ref) }
+}
+
+function toInfo(row: Row): SessionInfo {
+  return {
+    key: toText(row.key),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+  }
+}

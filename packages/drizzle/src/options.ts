@@ -1,0 +1,34 @@
+import type { SessionStore } from '@sessile/core'
+
+/** Options every SQL store of this package accepts. */
+export interface SqlStoreOptions {
+  /**
+   * The table that holds the sessions. Any string works: it only ever reaches SQL as a quoted
+   * identifier, so a name with quotes or semicolons is stored as exactly that name.
+   * @default 'sessions'
+   */
+  table?: string
+  /**
+   * Create the table and its indexes (`CREATE ... IF NOT EXISTS`) on first use. Turn it off when
+   * your own drizzle-kit migrations own the table.
+   * @default true
+   */
+  createTable?: boolean
+  /**
+   * The largest payload accepted, in bytes. Larger writes fail with `E_TOO_LARGE` before any query.
+   * On MySQL/MariaDB it is further capped by the server's `max_allowed_packet`, read at start-up.
+   * @default 16 MiB
+   */
+  maxDataBytes?: number
+}
+
+/** A SQL session store: the core contract plus schema management. */
+export interface SqlSessionStore extends SessionStore {
+  /** The table name as given (unquoted). */
+  readonly table: string
+  /**
+   * Create the table and indexes if they are missing. Idempotent, safe when several app servers
+   * run it at once, and retried on the next call after a failure.
+   */
+  ensureSchema(): Promise<void>
+}
