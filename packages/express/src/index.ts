@@ -1,1 +1,7 @@
-export const PACKAGE = '@sessile/express'
+// The express-session store
+export {
+  type ExpressStoreOptions,
+  expressStore,
+  PENDING_FIELD,
+  SessileExpressStore,
+} from './express-store.js'

@@ -1,1 +1,2 @@
-export const PACKAGE = '@sessile/hono'
+// The middleware and its context type
+export { type HonoSessionOptions, honoSession, type SessionEnv } from './hono-session.js'

@@ -1,1 +1,2 @@
-export const PACKAGE = '@sessile/koa'
+// The koa-session external store
+export { type KoaStore, type KoaStoreGetOptions, type KoaStoreSetOptions, koaStore } from './koa-store.js'

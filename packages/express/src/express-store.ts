@@ -1,0 +1,275 @@
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  decodeEnvelope,
+  deserialize,
+  type Session,
+  type SessionData,
+  SessionError,
+  type Sessions,
+} from '@sessile/core'
+import expressSession from 'express-session'
+import { Pending } from './_internal/pending.js'
+
+const SOURCE = 'express'
+
+/**
+ * The field `get` adds to the session it hands to express-session. express-session copies every
+ * enumerable field of that object onto `req.session` and passes `req.session` back to `set`, so
+ * this field is how `set` finds the version this request read, which the manager needs to merge
+ * concurrent changes. `set` strips it; it is never stored.
+ */
+export const PENDING_FIELD = '__sessile'
+
+/** Options of {@link expressStore}. */
+export interface ExpressStoreOptions {
+  /**
+   * How many loaded sessions are remembered at once between `get` and `set` (for merging
+   * concurrent changes). Beyond it the oldest is forgotten and its request saves without a merge
+   * base (last write wins for that one request).
+   * @default 10000
+   */
+  pendingLimit?: number
+  /**
+   * How long, in ms, a loaded session is remembered between `get` and `set`.
+   * @default 600000 (10 minutes)
+   */
+  pendingTtl?: number
+}
+
+type Callback<R> = ((err: unknown, result?: R) => void) | undefined
+
+/** The session object express-session hands to `set`/`touch` (its `Session`, or plain JSON). */
+type ExpressSessionData = expressSession.SessionData
+
+interface Parts {
+  token: string | null
+  data: SessionData
+  cookie: Record<string, unknown>
+}
+
+function run<R>(cb: Callback<R>, work: () => Promise<R>): void {
+  work().then(
+    (result) => cb?.(null, result),
+    (error: unknown) => cb?.(error),
+  )
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Split what express-session passes to `set` into the pending token, the cookie settings and the
+ * application's fields. JSON round-tripping gives exactly what the manager would store (Dates
+ * become strings) so byte comparison with the loaded version is meaningful.
+ */
+function split(sess: unknown): Parts {
+  let plain: unknown
+  try {
+    plain = JSON.parse(JSON.stringify(sess))
+  } catch (cause) {
+    throw new SessionError('E_SERIALIZE', SOURCE, 'session cannot be stored as JSON', { cause })
+  }
+  if (!isObject(plain)) throw new SessionError('E_SERIALIZE', SOURCE, 'session must be a plain object')
+  const { [PENDING_FIELD]: token, cookie, ...data } = plain
+  const kept = isObject(cookie) ? { ...cookie } : {}
+  // `expires` moves on every request; storing it would make every session look changed.
+  delete kept.expires
+  return { token: typeof token === 'string' ? token : null, data, cookie: kept }
+}
+
+const MAX_TTL = 10 * 365 * 86_400_000
+
+// A token names the id it was issued for (by digest, so a session serialised to a page does not
+// reveal its id): apps copy old fields, token included, onto the new session at regenerate.
+const digest = (sid: string): string => createHash('sha256').update(sid).digest('base64url').slice(0, 16)
+const tokenFor = (sid: string): string => `${randomBytes(12).toString('base64url')}.${digest(sid)}`
+const belongsTo = (token: string | null, sid: string): token is string =>
+  token?.endsWith(`.${digest(sid)}`) === true
+
+/**
+ * express-session's `cookie.maxAge` is the session's lifetime there, so it becomes the row's idle
+ * lifetime here; a browser-session cookie (no maxAge) uses the manager's `idleTimeout`.
+ */
+function ttlOf(cookie: Record<string, unknown>, idle: number): number {
+  const m = cookie.originalMaxAge
+  return typeof m === 'number' && Number.isFinite(m) && m >= 1 ? Math.min(Math.round(m), MAX_TTL) : idle
+}
+
+/**
+ * An `express-session` store on the Sessile manager. Create it with {@link expressStore}.
+ *
+ * Stored rows hold the application's fields plus express-session's cookie settings under `cookie`
+ * (without the per-request `expires`), so read-only requests compare equal and are not rewritten.
+ */
+export class SessileExpressStore extends expressSession.Store {
+  readonly sessions: Sessions
+  readonly #pending: Pending<Session>
+
+  /**
+   * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape.
+   * Without it express-session makes 24-byte ids, which a manager with the default `idBytes`
+   * (32) refuses.
+   */
+  readonly genid = (): string => this.sessions.generateId()
+
+  constructor(sessions: Sessions, options: ExpressStoreOptions = {}) {
+    super()
+    if (typeof sessions !== 'object' || sessions === null || typeof sessions.load !== 'function') {
+      throw new SessionError('E_OPTION', SOURCE, 'expressStore needs the manager made by createSessions()')
+    }
+    const limit = options.pendingLimit ?? 10_000
+    const ttl = options.pendingTtl ?? 600_000
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new SessionError(
+        'E_OPTION',
+        SOURCE,
+        'pendingLimit must be a whole number of sessions (0 or more)',
+      )
+    if (!Number.isInteger(ttl) || ttl < 1)
+      throw new SessionError('E_OPTION', SOURCE, 'pendingTtl must be a whole number of ms (1 or more)')
+    this.sessions = sessions
+    this.#pending = new Pending(limit, ttl)
+  }
+
+  /** How many loaded sessions are remembered for merging right now. */
+  get pendingCount(): number {
+    return this.#pending.size
+  }
+
+  override get(sid: string, callback: Callback<ExpressSessionData | null>): void {
+    run(callback, async () => {
+      // Unknown, expired, malformed and undecodable ids all read as "no session": express-session
+      // then generates a new id with `genid`, so a presented id is never adopted.
+      if (!this.sessions.isWellFormedId(sid)) return null
+      const session = await this.sessions.load(sid)
+      if (session.isNew) return null
+      const token = tokenFor(sid)
+      if (this.#pending.limit > 0) this.#pending.put(token, session)
+      const { cookie, ...data } = JSON.parse(JSON.stringify(session.data)) as SessionData
+      const settings = isObject(cookie) ? cookie : {}
+      const hasMaxAge = typeof settings.originalMaxAge === 'number'
+      return {
+        ...data,
+        cookie: { ...settings, expires: hasMaxAge ? (session.expires?.toISOString() ?? null) : null },
+        [PENDING_FIELD]: token,
+      } as unknown as ExpressSessionData
+    })
+  }
+
+  override set(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
+    run(callback, async () => {
+      const parts = split(sess)
+      const { data, cookie } = parts
+      const token = belongsTo(parts.token, sid) ? parts.token : null
+      const empty = Object.keys(data).length === 0
+      let session = token ? this.#pending.get(token) : undefined
+      if (session && session.id !== sid) session = undefined
+      if (!session && token) {
+        // Loaded by this request but no longer remembered: save against the current row.
+        session = await this.sessions.load(sid)
+        // The row went away meanwhile (logout elsewhere, expiry): never bring it back.
+        if (session.isNew) return
+      }
+      if (!session) {
+        // A new session (express-session's generate or regenerate). Strict mode: an empty one
+        // is never stored, and ids must have the shape the manager issues.
+        if (empty) return
+        if (!this.sessions.isWellFormedId(sid)) {
+          throw new SessionError(
+            'E_INVALID',
+            SOURCE,
+            `session id of ${String(sid).length} characters is not one this manager issues; ` +
+              'pass `genid: store.genid` to express-session (or createSessions({ idBytes: 24 }) for its default ids)',
+          )
+        }
+        session = this.sessions.create()
+        // The manager names new sessions itself; express-session already chose this id.
+        session.id = sid
+      }
+      session.data = empty ? {} : { ...data, cookie }
+      session.ttl = ttlOf(cookie, this.sessions.options.idle)
+      const result = await this.sessions.commit(session)
+      if (result.id !== sid && result.write === 'insert') {
+        // The id was taken (a collision the manager resolved by renaming); express-session will
+        // send `sid`, so the renamed row would be unreachable.
+        await this.sessions.destroy(result.id)
+        throw new SessionError('E_CONFLICT', SOURCE, 'a session with this id already exists')
+      }
+    })
+  }
+
+  override touch(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
+    run(callback, async () => {
+      const { token, cookie } = split(sess)
+      let session = belongsTo(token, sid) ? this.#pending.take(token) : undefined
+      if (!session || session.id !== sid) {
+        session = await this.sessions.load(sid)
+        if (session.isNew) return
+      }
+      session.ttl = ttlOf(cookie, this.sessions.options.idle)
+      // Unchanged data: the manager moves the expiry only when the throttle allows.
+      await this.sessions.commit(session)
+    })
+  }
+
+  override destroy(sid: string, callback?: Callback<void>): void {
+    run(callback, async () => {
+      await this.sessions.destroy(sid)
+    })
+  }
+
+  /**
+   * Every live session, keyed by storage key (the session id, or its HMAC when the manager has a
+   * `secret`). Reads the whole table in pages; meant for admin tools, not request paths.
+   */
+  override all(callback: Callback<Record<string, ExpressSessionData>>): void {
+    run(callback, async () => {
+      const { store, options } = this.sessions
+      const out: Record<string, ExpressSessionData> = {}
+      let after: string | undefined
+      for (;;) {
+        const rows = await store.list({ limit: 500, after })
+        for (const row of rows) {
+          try {
+            const { plaintext } = await decodeEnvelope(
+              row.data,
+              row.key,
+              options.decoders,
+              options.filters,
+              options.maxSize,
+            )
+            const data = deserialize(plaintext)
+            out[row.key] = { cookie: {}, ...data } as unknown as ExpressSessionData
+          } catch {
+            // An undecodable row is no session, as on load.
+          }
+        }
+        if (rows.length < 500) return out
+        after = rows[rows.length - 1]?.key
+      }
+    })
+  }
+
+  override length(callback: Callback<number>): void {
+    run(callback, () => this.sessions.count())
+  }
+
+  override clear(callback?: Callback<void>): void {
+    run(callback, () => this.sessions.store.clear())
+  }
+}
+
+/**
+ * A drop-in store for `express-session`: change the `store` line, keep the rest.
+ *
+ * Unchanged sessions are not rewritten, expiry moves are throttled by the manager's `touchShare`,
+ * empty sessions are never stored, and two concurrent requests that change different fields
+ * both persist.
+ *
+ * @example
+ * const store = expressStore(sessions)
+ * app.use(session({ store, genid: store.genid, secret, resave: false, saveUninitialized: false }))
+ */
+export function expressStore(sessions: Sessions, options?: ExpressStoreOptions): SessileExpressStore {
+  return new SessileExpressStore(sessions, options)
+}

@@ -1,0 +1,258 @@
+import type { AddressInfo } from 'node:net'
+import {
+  createSessions,
+  isSessionError,
+  MemoryStore,
+  type ReadResult,
+  type Sessions,
+  type TouchRequest,
+  type WriteRequest,
+} from '@sessile/core'
+import express from 'express'
+import session from 'express-session'
+import { afterEach, describe, expect, it } from 'vitest'
+import { expressStore, PENDING_FIELD, type SessileExpressStore } from '../src/index.js'
+import { contractApp, listen } from './app.js'
+
+/** A MemoryStore that counts what reaches it and can be switched off. */
+class CountingStore extends MemoryStore {
+  writes = 0
+  touches = 0
+  down = false
+  override async read(key: string): Promise<ReadResult | null> {
+    if (this.down) throw new Error('connect ECONNREFUSED')
+    return super.read(key)
+  }
+  override async write(req: WriteRequest) {
+    if (this.down) throw new Error('connect ECONNREFUSED')
+    this.writes++
+    return super.write(req)
+  }
+  override async touch(req: TouchRequest) {
+    this.touches++
+    return super.touch(req)
+  }
+}
+
+const closers: (() => Promise<void>)[] = []
+afterEach(async () => {
+  while (closers.length) await closers.pop()?.()
+})
+
+async function serve(app: express.Express) {
+  const a = await listen(app)
+  closers.push(a.close)
+  let cookie = ''
+  return async (path: string, method = 'GET', jar?: string) => {
+    const res = await fetch(a.url + path, { method, headers: { cookie: jar ?? cookie } })
+    const set = res.headers.getSetCookie()[0]
+    if (set && jar === undefined) cookie = set.split(';')[0] as string
+    return { status: res.status, body: (await res.json()) as Record<string, unknown>, set, cookie }
+  }
+}
+
+const cb = <R>(fn: (done: (err: unknown, r?: R) => void) => void) =>
+  new Promise<R | undefined>((resolve, reject) => fn((err, r) => (err ? reject(err) : resolve(r))))
+
+describe('expressStore with express-session', () => {
+  it('read-only requests write nothing, although express-session moves cookie.expires every time', async () => {
+    const store = new CountingStore()
+    const call = await serve(contractApp(createSessions({ store })).app)
+    await call('/count')
+    await call('/count')
+    expect(store.writes).toBe(2)
+    for (let i = 0; i < 10; i++) expect((await call('/data')).status).toBe(200)
+    expect(store.writes).toBe(2)
+    // The touch throttle (10% of 30 minutes) holds back every touch of a fresh session.
+    expect(store.touches).toBe(0)
+  })
+
+  it('touches once the throttle allows it', async () => {
+    const store = new CountingStore()
+    const sessions = createSessions({ store, touchShare: 0 })
+    const call = await serve(contractApp(sessions).app)
+    await call('/count')
+    await new Promise((r) => setTimeout(r, 20))
+    await call('/data')
+    expect(store.touches).toBe(1)
+    expect(store.writes).toBe(1)
+  })
+
+  it('issues ids in the manager shape through genid', async () => {
+    const call = await serve(contractApp(createSessions({ store: new MemoryStore() })).app)
+    const r = await call('/count')
+    expect(decodeURIComponent(r.cookie)).toMatch(/^connect\.sid=s:[A-Za-z0-9_-]{43}\./)
+  })
+
+  it("works with express-session's own 24-byte ids when the manager has idBytes: 24", async () => {
+    const sessions = createSessions({ store: new MemoryStore(), idBytes: 24 })
+    const app = express()
+    app.use(
+      session({
+        store: expressStore(sessions),
+        secret: 'x'.repeat(32),
+        resave: false,
+        saveUninitialized: false,
+      }),
+    )
+    app.get('/count', (req, res) => {
+      req.session.count = (req.session.count ?? 0) + 1
+      res.json({ count: req.session.count })
+    })
+    const call = await serve(app)
+    await call('/count')
+    expect((await call('/count')).body.count).toBe(2)
+    expect(await sessions.count()).toBe(1)
+  })
+
+  it('refuses ids of another shape with a clear E_INVALID instead of storing them', async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const store = expressStore(sessions)
+    const err = await cb((done) => store.set('a'.repeat(32), { cookie: {}, user: 'x' } as never, done)).catch(
+      (e: unknown) => e,
+    )
+    expect(isSessionError(err) && err.code).toBe('E_INVALID')
+    expect(String(err)).toMatch(/genid/)
+    expect(await sessions.count()).toBe(0)
+  })
+
+  it('saveUninitialized: true still stores no empty session', async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const store = expressStore(sessions)
+    const app = express()
+    app.use(
+      session({ store, genid: store.genid, secret: 'x'.repeat(32), resave: true, saveUninitialized: true }),
+    )
+    app.get('/data', (_req, res) => res.json({}))
+    const call = await serve(app)
+    for (let i = 0; i < 3; i++) await call('/data')
+    expect(await sessions.count()).toBe(0)
+  })
+
+  it('emptying the session deletes its row', async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const { app } = contractApp(sessions)
+    app.post('/empty', (req, res) => {
+      delete req.session.count
+      res.json({})
+    })
+    const call = await serve(app)
+    await call('/count')
+    expect(await sessions.count()).toBe(1)
+    await call('/empty', 'POST')
+    expect(await sessions.count()).toBe(0)
+  })
+
+  it('a store outage ends the request with 503 and writes nothing', async () => {
+    const store = new CountingStore()
+    const call = await serve(contractApp(createSessions({ store })).app)
+    await call('/count')
+    store.down = true
+    const r = await call('/count')
+    expect(r.status).toBe(503)
+    expect(String(r.body.error)).toMatch(/E_STORE|read failed/)
+    store.down = false
+    expect((await call('/count')).body.count).toBe(2)
+  })
+
+  it('regenerate that copies the old fields (marker included) onto the new session saves them', async () => {
+    const sessions = createSessions({ store: new MemoryStore(), ref: (d) => (d.user as string) ?? null })
+    const { app } = contractApp(sessions)
+    app.post('/login-keep', (req, res, next) => {
+      const old = { ...req.session }
+      req.session.regenerate((err) => {
+        if (err) return next(err)
+        Object.assign(req.session, old, { user: 'kim' })
+        res.json({})
+      })
+    })
+    const call = await serve(app)
+    await call('/count')
+    await call('/login-keep', 'POST')
+    expect((await call('/data')).body.data).toMatchObject({ count: 1, user: 'kim' })
+    expect(await sessions.count()).toBe(1)
+    expect(await sessions.findByRef('kim')).toHaveLength(1)
+  })
+
+  it('the pending map stays within its limit', async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const { app, store } = contractApp(sessions, { pendingLimit: 3 })
+    const call = await serve(app)
+    await call('/count')
+    for (let i = 0; i < 10; i++) await call('/set?name=f&value=' + i, 'POST')
+    expect(store.pendingCount).toBeLessThanOrEqual(3)
+    expect((await call('/data')).body.data).toMatchObject({ count: 1, f: '9' })
+  })
+})
+
+describe('expressStore store API', () => {
+  let sessions: Sessions
+  let store: SessileExpressStore
+  const fresh = () => {
+    sessions = createSessions({ store: new MemoryStore() })
+    store = expressStore(sessions)
+  }
+
+  it('set, get, length, all, destroy and clear through callbacks', async () => {
+    fresh()
+    const a = store.genid()
+    const b = store.genid()
+    await cb((d) => store.set(a, { cookie: { originalMaxAge: null }, user: 'ann' } as never, d))
+    await cb((d) => store.set(b, { cookie: {}, user: 'ben' } as never, d))
+    expect(await cb<number>((d) => store.length(d))).toBe(2)
+    const got = (await cb<Record<string, unknown> | null>((d) => store.get(a, d))) as Record<string, unknown>
+    expect(got.user).toBe('ann')
+    expect(typeof got[PENDING_FIELD]).toBe('string')
+    expect(got.cookie).toMatchObject({ originalMaxAge: null, expires: null })
+    const all = (await cb<Record<string, Record<string, unknown>>>((d) => store.all(d))) ?? {}
+    expect(
+      Object.values(all)
+        .map((s) => s.user)
+        .sort(),
+    ).toEqual(['ann', 'ben'])
+    expect(Object.values(all).every((s) => !(PENDING_FIELD in s))).toBe(true)
+    await cb((d) => store.destroy(a, d))
+    expect(await cb((d) => store.get(a, d))).toBeNull()
+    await cb((d) => store.clear(d))
+    expect(await cb<number>((d) => store.length(d))).toBe(0)
+  })
+
+  it('get of a malformed, unknown or destroyed id is null, never an error', async () => {
+    fresh()
+    for (const id of ['', 'short', '../../x', 'a'.repeat(5000), store.genid()]) {
+      expect(await cb((d) => store.get(id, d))).toBeNull()
+    }
+  })
+
+  it('a set whose row was deleted meanwhile does not bring it back', async () => {
+    fresh()
+    const id = store.genid()
+    await cb((d) => store.set(id, { cookie: {}, user: 'ann' } as never, d))
+    const loaded = (await cb<Record<string, unknown> | null>((d) => store.get(id, d))) as Record<
+      string,
+      unknown
+    >
+    await sessions.destroy(id)
+    await cb((d) => store.set(id, { ...loaded, user: 'changed' } as never, d))
+    expect(await sessions.count()).toBe(0)
+  })
+
+  it('cookie.maxAge becomes the row lifetime', async () => {
+    fresh()
+    const id = store.genid()
+    await cb((d) => store.set(id, { cookie: { originalMaxAge: 120_000 }, n: 1 } as never, d))
+    const s = await sessions.load(id)
+    const left = (s.expires?.getTime() ?? 0) - Date.now()
+    expect(left).toBeGreaterThan(100_000)
+    expect(left).toBeLessThanOrEqual(121_000)
+  })
+
+  it('wrong options are E_OPTION', () => {
+    const m = createSessions({ store: new MemoryStore() })
+    expect(() => expressStore(undefined as never)).toThrow(/createSessions/)
+    expect(() => expressStore(m, { pendingLimit: -1 })).toThrow(/pendingLimit/)
+    expect(() => expressStore(m, { pendingTtl: 0 })).toThrow(/pendingTtl/)
+  })
+})
+
+export type { AddressInfo }

@@ -1,0 +1,19 @@
+import { describeHttpAdapter } from '@sessile/core/testing'
+import { afterAll } from 'vitest'
+import { contractApp, listen } from './app.js'
+import { pgReachability, pgTables } from './db.js'
+
+const reach = await pgReachability()
+const tables = pgTables('sessile_express_http')
+afterAll(() => tables.dropAll())
+
+describeHttpAdapter('express on PostgreSQL', {
+  skip: reach.skip,
+  store: () => tables.direct(),
+  start: async (sessions) => listen(contractApp(sessions).app),
+  outage: {
+    store: () => tables.proxied(),
+    cut: () => tables.proxy?.cut(),
+    restore: () => tables.proxy?.restore(),
+  },
+})

@@ -1,0 +1,8 @@
+import { MemoryStore } from '@sessile/core'
+import { describeHttpAdapter } from '@sessile/core/testing'
+import { contractApp, listen } from './app.js'
+
+describeHttpAdapter('koa on MemoryStore', {
+  store: () => new MemoryStore(),
+  start: async (sessions) => listen(contractApp(sessions).app),
+})
