@@ -19,12 +19,18 @@ console.log(`1. stored a new session (${saved.write}); the cookie would carry id
 
 const again = await sessions.load(saved.id)
 console.log(`2. read it back: isNew=${again.isNew}, data=${JSON.stringify(again.data)}`)
-console.log(`   sessions of ada: ${(await sessions.findByRef('ada')).length}, active: ${await sessions.count()}`)
+console.log(
+  `   sessions of ada: ${(await sessions.findByRef('ada')).length}, active: ${await sessions.count()}`,
+)
 
 console.log('3. waiting 2.5 s for the idle timeout (2 s) to pass…')
 await sleep(2500)
 const expired = await sessions.load(saved.id)
-console.log(`4. the same cookie now gets a fresh session: isNew=${expired.isNew}, new id differs: ${expired.id !== saved.id}`)
+console.log(
+  `4. the same cookie now gets a fresh session: isNew=${expired.isNew}, new id differs: ${expired.id !== saved.id}`,
+)
 const swept = await store.sweep(100)
-console.log(`5. a sweep removed ${swept.length} expired row(s), handing over ref ${JSON.stringify(swept[0]?.ref)}`)
+console.log(
+  `5. a sweep removed ${swept.length} expired row(s), handing over ref ${JSON.stringify(swept[0]?.ref)}`,
+)
 await store.close()
