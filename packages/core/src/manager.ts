@@ -224,7 +224,7 @@ export function createSessions<T extends SessionData = SessionData>(
   }
 
   async function update(session: Session<T>, state: LoadedState, plain: Uint8Array): Promise<CommitResult> {
-    const base = deserialize(state.plain)
+    let base: SessionData | undefined
     let version = state.version
     let bytes = plain
     for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
@@ -243,6 +243,9 @@ export function createSessions<T extends SessionData = SessionData>(
       )
       if (r.ok) {
         await announceRef(state.key, ref, state.ref)
+        // The session now stands at the version it wrote, so its next commit does not conflict
+        // with itself.
+        Object.assign(state, { plain: bytes, version: r.version, ref, expiry: r.expiry, current: true })
         return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
       }
       if (r.reason === 'missing') return gone(session)
@@ -253,10 +256,12 @@ export function createSessions<T extends SessionData = SessionData>(
       if (!row) return gone(session)
       const theirs = await decodeRow(row)
       if (!theirs) return gone(session)
+      base ??= deserialize(state.plain)
       session.data = merge(base, session.data, theirs.data)
       version = row.version
       bytes = encodePlain(session.data)
       if (bytesEqual(bytes, theirs.plain)) {
+        Object.assign(state, stateOf(row, theirs.plain, theirs.current))
         return { cookie: 'keep', id: session.id, expires: row.expiry, write: 'none' }
       }
     }
@@ -335,15 +340,6 @@ export function createSessions<T extends SessionData = SessionData>(
     }
 
     const result = await update(session, state, plain)
-    if (result.write === 'update' && result.expires) {
-      st.loaded = {
-        ...state,
-        plain: encodePlain(session.data),
-        ref: o.ref(session.data),
-        expiry: result.expires,
-        current: true,
-      }
-    }
     if (result.cookie === 'clear') st.loaded = null
     return result
   }

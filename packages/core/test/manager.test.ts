@@ -136,6 +136,20 @@ describe('commit', () => {
     expect((await sessions.load(id)).data).toEqual({ a: 2 })
   })
 
+  it('a session committed twice does not conflict with its own first save', async () => {
+    const { sessions, store } = setup()
+    const id = await stored(sessions, { n: 0 })
+    const s = await sessions.load(id)
+    const readsBefore = store.calls.read ?? 0
+    for (let n = 1; n <= 3; n++) {
+      s.set('n', n)
+      expect((await sessions.commit(s)).write).toBe('update')
+    }
+    expect(store.calls['write:update']).toBe(3)
+    expect(store.calls.read ?? 0).toBe(readsBefore)
+    expect((await sessions.load(id)).data).toEqual({ n: 3 })
+  })
+
   it('destroy deletes the row, clears the cookie and reports it', async () => {
     const { sessions, store } = setup({ ref: (d) => d.user as string })
     const events: SessionEvents['destroy'][] = []
