@@ -1,0 +1,48 @@
+// Every knob of the benchmark, read once from the environment so a run is reproducible from the
+// command line that started it (the report prints these values).
+const env = process.env
+const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true'
+
+const int = (name, fallback) => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number (got ${raw})`)
+  return n
+}
+
+const list = (name, fallback) =>
+  (env[name] ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+export const config = {
+  quick,
+  pgUrl: env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  mysqlUrl: env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  /** Runs per scenario; medians are reported. */
+  runs: int('BENCH_RUNS', quick ? 1 : 3),
+  /** Milliseconds each store operation is measured per run and concurrency. */
+  opMs: int('BENCH_OP_MS', quick ? 150 : 400),
+  /** Seconds each HTTP scenario is driven per run (after a warm-up). */
+  httpSeconds: int('BENCH_HTTP_SECONDS', quick ? 1 : 3),
+  /** Seconds of HTTP warm-up per scenario, not counted in req/s. */
+  warmupSeconds: int('BENCH_WARMUP_SECONDS', 1),
+  /** Requests in the shared-session scenario (bounded by count, not time). */
+  sharedRequests: int('BENCH_SHARED_REQUESTS', quick ? 500 : 2000),
+  /** Connections autocannon opens (and the store-op concurrency besides 1). */
+  connections: int('BENCH_CONNECTIONS', 32),
+  /** Pool size of every contender, so no contender wins by holding more connections. */
+  pool: int('BENCH_POOL', 10),
+  /** Sessions seeded per contender table before the store-op runs. */
+  seed: int('BENCH_SEED', quick ? 500 : 2000),
+  /** Which parts run: ops, http, shared. */
+  parts: list('BENCH_PARTS', 'ops,http,shared'),
+  /** Regex filter on contender names, e.g. BENCH_ONLY=pg */
+  only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : null,
+  /** Where the report goes; empty string disables writing. */
+  out: env.BENCH_OUT ?? new URL('../../../docs/benchmarks.md', import.meta.url).pathname,
+}
+
+export const SIZES = { '400B': 400, '16KB': 16 * 1024 }

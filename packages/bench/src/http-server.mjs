@@ -1,0 +1,160 @@
+// One HTTP contender in a child process of its own, so the server does not share an event loop
+// with autocannon. Started by http.mjs with the contender in BENCH_CONTENDER; talks over IPC.
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { createSessions } from '@sessile/core'
+import { mysqlStore } from '@sessile/drizzle/mysql'
+import { pgStore } from '@sessile/drizzle/pg'
+import { expressStore } from '@sessile/express'
+import { aesGcm, gzip } from '@sessile/filters'
+import express from 'express'
+import session from 'express-session'
+import { sessionData } from './payload.mjs'
+import { createCpsTable, mysqlPool } from './store-contenders.mjs'
+
+const require = createRequire(import.meta.url)
+const connectPgSimple = require('connect-pg-simple')
+const expressMysqlSession = require('express-mysql-session')
+
+const contender = process.env.BENCH_CONTENDER
+const table = process.env.BENCH_TABLE
+const pgUrl = process.env.BENCH_PG_URL
+const poolSize = Number(process.env.BENCH_POOL)
+const TTL = 30 * 60_000
+
+let pool
+const cleanups = []
+
+function sessileOptions() {
+  const filters = contender.endsWith('+filters')
+    ? [gzip(), aesGcm({ keys: { k1: randomBytes(32) }, current: 'k1' })]
+    : []
+  return { idleTimeout: TTL, filters }
+}
+
+async function makeStore() {
+  switch (contender) {
+    case 'memory':
+      return { store: new session.MemoryStore() }
+    case 'connect-pg-simple': {
+      const PgStore = connectPgSimple(session)
+      await createCpsTable(pgUrl, table)
+      const store = new PgStore({
+        conObject: { connectionString: pgUrl, max: poolSize, application_name: 'sessile-bench' },
+        tableName: table,
+        pruneSessionInterval: false,
+      })
+      cleanups.push(() => store.close())
+      return { store }
+    }
+    case 'express-mysql-session': {
+      const MySQLStore = expressMysqlSession(session)
+      pool = mysqlPool()
+      const store = new MySQLStore(
+        { clearExpired: false, schema: { tableName: table }, endConnectionOnClose: false },
+        pool,
+      )
+      cleanups.push(() => store.close())
+      return { store }
+    }
+    case 'sessile pg':
+    case 'sessile pg+filters': {
+      const sessions = createSessions({
+        store: pgStore({ url: pgUrl, table, max: poolSize }),
+        ...sessileOptions(),
+      })
+      cleanups.push(() => sessions.store.close())
+      const store = expressStore(sessions)
+      return { store, genid: store.genid }
+    }
+    case 'sessile mysql':
+    case 'sessile mysql+filters': {
+      pool = mysqlPool()
+      const sessions = createSessions({ store: mysqlStore({ client: pool, table }), ...sessileOptions() })
+      const store = expressStore(sessions)
+      return { store, genid: store.genid }
+    }
+    default:
+      throw new Error(`unknown contender ${contender}`)
+  }
+}
+
+/** Com_* counters summed over every connection of our own pool (no one else's statements). */
+async function mysqlCounters() {
+  if (!pool) return null
+  const p = pool.promise()
+  const conns = await Promise.all(Array.from({ length: poolSize }, () => p.getConnection()))
+  const total = {}
+  const threads = []
+  try {
+    for (const c of conns) {
+      threads.push(c.threadId)
+      const [rows] = await c.query("SHOW SESSION STATUS LIKE 'Com\\_%'")
+      for (const r of rows) total[r.Variable_name] = (total[r.Variable_name] ?? 0) + Number(r.Value)
+    }
+  } finally {
+    for (const c of conns) c.release()
+  }
+  return { total, threads }
+}
+
+const { store, genid } = await makeStore()
+let served = 0
+const data = sessionData(400)
+const app = express()
+// Requests the server answered, for statements per request (autocannon's count misses in-flight ones).
+app.use((_req, _res, next) => {
+  served++
+  next()
+})
+app.use(
+  session({
+    store,
+    ...(genid ? { genid } : {}),
+    secret: 'bench-secret-bench-secret-bench-secret',
+    resave: false,
+    saveUninitialized: false,
+    cookie: { maxAge: TTL },
+  }),
+)
+app.get('/login', (req, res) => {
+  req.session.user = data.user
+  req.session.cart = data.cart
+  req.session.csrf = data.csrf
+  req.session.hits = 0
+  res.json({ ok: true })
+})
+// Read-only: uses the session, changes nothing.
+app.get('/read', (req, res) => {
+  if (!req.session.user) return res.status(401).json({ error: 'no session' })
+  res.json({ user: req.session.user.id, items: req.session.cart.length })
+})
+// Changing: one counter per request.
+app.get('/write', (req, res) => {
+  if (!req.session.user) return res.status(401).json({ error: 'no session' })
+  req.session.hits = (req.session.hits ?? 0) + 1
+  res.json({ hits: req.session.hits })
+})
+app.get('/count', (req, res) => res.json({ hits: req.session.hits ?? null }))
+app.use((error, _req, res, _next) => {
+  if (process.env.BENCH_DEBUG) console.error(error)
+  if (!res.headersSent) res.status(500).json({ error: String(error?.message ?? error) })
+})
+
+const server = app.listen(0, '127.0.0.1', async () => {
+  const base = pool ? await mysqlCounters() : null
+  process.send({ type: 'ready', port: server.address().port, counters: base })
+})
+
+process.on('message', async (msg) => {
+  if (msg.type === 'counters') {
+    process.send({ type: 'counters', counters: await mysqlCounters(), served })
+  } else if (msg.type === 'stop') {
+    server.close()
+    server.closeAllConnections?.()
+    for (const c of cleanups) await c().catch(() => {})
+    if (pool) await pool.promise().end()
+    process.send({ type: 'stopped', served })
+    process.disconnect()
+  }
+})

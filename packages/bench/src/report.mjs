@@ -1,0 +1,180 @@
+// Turns the measured results into the markdown tables printed and written to docs/benchmarks.md.
+import { fmtInt, fmtMs, fmtRatio, median } from './stats.mjs'
+
+const table = (head, rows) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
+
+/** The median over runs of the ratio measured within each run (contenders ran back to back). */
+function ratio(a, b) {
+  if (!a || !b) return Number.NaN
+  const n = Math.min(a.runs.length, b.runs.length)
+  return median(Array.from({ length: n }, (_, i) => a.runs[i].opsPerSec / b.runs[i].opsPerSec))
+}
+
+const cell = (r) => (r ? `${fmtInt(r.opsPerSec)} (${fmtMs(r.p50)} / ${fmtMs(r.p99)})` : '—')
+
+export function storeOpsSection(results, targets) {
+  const out = []
+  const find = (db, kind, size, c, op) =>
+    results.find(
+      (r) => r.db === db && r.kind === kind && r.size === size && r.concurrency === c && r.op === op,
+    )
+  const sizes = [...new Set(results.map((r) => r.size))]
+  const concs = [...new Set(results.map((r) => r.concurrency))]
+  const ops = [...new Set(results.map((r) => r.op))]
+  for (const [db, peerName] of [
+    ['pg', 'connect-pg-simple'],
+    ['mysql', 'express-mysql-session'],
+  ]) {
+    if (!results.some((r) => r.db === db)) continue
+    out.push(`#### ${db === 'pg' ? 'PostgreSQL' : 'MariaDB'}: ops/s (p50 / p99 ms)\n`)
+    const rows = []
+    for (const size of sizes)
+      for (const c of concs)
+        for (const op of ops) {
+          const raw = find(db, 'raw', size, c, op)
+          const peer = find(db, 'peer', size, c, op)
+          const store = find(db, 'sessile', size, c, op)
+          const mgr = find(db, 'manager', size, c, op)
+          const sp = ratio(store, peer)
+          const sr = ratio(store, raw)
+          targets.push({
+            what: `${db} ${op} ${size} c=${c}: Sessile store / ${peerName} ≥ 1.00, / raw ≥ 0.85`,
+            value: `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
+            pass: sp >= 1 && sr >= 0.85,
+          })
+          rows.push([
+            size,
+            c,
+            op,
+            cell(raw),
+            cell(peer),
+            cell(store),
+            cell(mgr),
+            fmtRatio(sp),
+            fmtRatio(sr),
+            fmtRatio(ratio(mgr, peer)),
+            fmtRatio(ratio(mgr, raw)),
+          ])
+        }
+    out.push(
+      table(
+        [
+          'size',
+          'conc',
+          'op',
+          'raw',
+          peerName,
+          'Sessile store',
+          'Sessile manager',
+          'store / peer',
+          'store / raw',
+          'manager / peer',
+          'manager / raw',
+        ],
+        rows,
+      ),
+    )
+    out.push('')
+  }
+  if (results.some((r) => r.db === 'pglite')) {
+    out.push('#### PGlite (embedded): ops/s (p50 / p99 ms)\n')
+    const rows = []
+    for (const size of sizes)
+      for (const c of concs)
+        for (const op of ops) {
+          const raw = find('pglite', 'raw', size, c, op)
+          const store = find('pglite', 'sessile', size, c, op)
+          rows.push([size, c, op, cell(raw), cell(store), fmtRatio(ratio(store, raw))])
+        }
+    out.push(table(['size', 'conc', 'op', 'raw PGlite', 'Sessile PGlite (store)', 'Sessile / raw'], rows))
+    out.push('')
+  }
+  return out.join('\n')
+}
+
+function httpRatio(a, b) {
+  if (!a || !b) return Number.NaN
+  const n = Math.min(a.runs.length, b.runs.length)
+  return median(Array.from({ length: n }, (_, i) => a.runs[i].reqPerSec / b.runs[i].reqPerSec))
+}
+
+export function httpSection(rows, exactPg, targets) {
+  const get = (name, route) => rows.find((r) => r.contender === name && r.route === route)
+  const peerOf = { 'sessile pg': 'connect-pg-simple', 'sessile mysql': 'express-mysql-session' }
+  const body = rows.map((r) => {
+    const base = r.contender.replace('+filters', '')
+    const peer = peerOf[base] ? get(peerOf[base], r.route) : null
+    const plain = r.contender.endsWith('+filters') ? get(base, r.route) : null
+    const memory = get('memory', r.route)
+    return [
+      r.contender,
+      r.route,
+      fmtInt(r.reqPerSec),
+      fmtMs(r.p99),
+      Number.isFinite(r.statements) ? r.statements.toFixed(2) : 'n/a',
+      peer ? fmtRatio(httpRatio(r, peer)) : '',
+      plain ? fmtRatio(httpRatio(r, plain)) : '',
+      memory && r !== memory ? fmtRatio(httpRatio(r, memory)) : '',
+      r.bad,
+    ]
+  })
+  const check = (name, peer, route, min) => {
+    const v = httpRatio(get(name, route), get(peer, route))
+    targets.push({
+      what: `HTTP ${route}: ${name} / ${peer} ≥ ${min.toFixed(2)}`,
+      value: fmtRatio(v),
+      pass: v >= min,
+    })
+  }
+  check('sessile pg', 'connect-pg-simple', 'read-only', 1.5)
+  check('sessile mysql', 'express-mysql-session', 'read-only', 1.2)
+  check('sessile pg', 'connect-pg-simple', 'changing', 1)
+  check('sessile mysql', 'express-mysql-session', 'changing', 1)
+  for (const name of ['sessile pg', 'sessile mysql']) {
+    const s = get(name, 'read-only')?.statements
+    targets.push({
+      what: `HTTP read-only: ${name} statements/request ≤ 1.05`,
+      value: s?.toFixed(2) ?? '—',
+      pass: s <= 1.05,
+    })
+  }
+  return [
+    table(
+      [
+        'store',
+        'route',
+        'req/s',
+        'p99 ms',
+        'statements / request',
+        'vs peer',
+        'filters / no filters',
+        'vs memory',
+        'failed',
+      ],
+      body,
+    ),
+    '',
+    exactPg
+      ? '_PostgreSQL statements: transactions of a database created for the run (each statement is its own transaction here), so no other client is counted; MariaDB: Com_select/insert/update/delete summed over the server pool’s own connections (SHOW SESSION STATUS)._'
+      : '_PostgreSQL statements: transactions of the shared `test` database; other clients were counted too (a private database could not be created)._',
+  ].join('\n')
+}
+
+export function sharedSection(rows) {
+  return table(
+    ['store', 'increments acknowledged', 'counter after', 'lost', 'lost %', 'failed requests'],
+    rows.map((r) => [r.contender, r.ok, r.final, r.lost, (r.lostShare * 100).toFixed(1), r.failed]),
+  )
+}
+
+export function targetsSection(targets) {
+  return table(
+    ['target', 'measured', ''],
+    targets.map((t) => [t.what, t.value, t.pass ? 'met' : '**missed**']),
+  )
+}

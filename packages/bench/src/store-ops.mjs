@@ -1,0 +1,138 @@
+// Store operations, contender after contender, in every run: read, update, touch, insert, destroy
+// at concurrency 1 and N, for each payload size. Loops are bounded by time and by key supply.
+import { performance } from 'node:perf_hooks'
+import { config, SIZES } from './config.mjs'
+import { newId } from './ids.mjs'
+import { sessionData } from './payload.mjs'
+import { median, Samples } from './stats.mjs'
+import { storeContenders } from './store-contenders.mjs'
+
+export const OPS = ['read', 'update', 'touch', 'insert', 'destroy']
+const HOT_KEYS = 256
+
+/** Run `op` from `concurrency` workers until `ms` pass or `next` runs out of keys. */
+async function drive(concurrency, ms, next, op) {
+  const samples = new Samples()
+  const start = performance.now()
+  const deadline = start + ms
+  let n = 0
+  const worker = async (w) => {
+    for (;;) {
+      if (performance.now() >= deadline) return
+      const key = next(w)
+      if (key === undefined) return
+      const t0 = performance.now()
+      await op(key, n++)
+      samples.push(performance.now() - t0)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)))
+  return samples.summary(performance.now() - start)
+}
+
+/** Seed `count` sessions through the contender's own insert path, `concurrency` at a time. */
+async function seed(contender, count) {
+  const keys = Array.from({ length: count }, newId)
+  let i = 0
+  const insert = contender.seed ?? contender.insert
+  const worker = async () => {
+    while (i < keys.length) await insert(keys[i++])
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  return keys
+}
+
+async function runContender(c, keys, concurrency, results, sizeName) {
+  const record = (op, r) => {
+    const id = `${c.name}|${sizeName}|${concurrency}|${op}`
+    if (!results.has(id))
+      results.set(id, {
+        contender: c.name,
+        db: c.db,
+        kind: c.kind,
+        size: sizeName,
+        concurrency,
+        op,
+        runs: [],
+      })
+    results.get(id).runs.push(r)
+  }
+  // Worker w only ever uses keys w, w + C, w + 2C, ...: no two workers race on one session,
+  // as with independent users, so every contender's update is a plain update and not a merge.
+  const hot = keys.slice(0, HOT_KEYS)
+  const cursor = new Array(concurrency).fill(0)
+  const fromHot = (w) => {
+    const k = hot[(w + cursor[w] * concurrency) % hot.length]
+    cursor[w]++
+    return k
+  }
+  const fromAll = (w) => keys[Math.floor(Math.random() * keys.length)] ?? fromHot(w)
+  if (c.prepare) await c.prepare(hot)
+
+  record('read', await drive(concurrency, config.opMs, fromAll, (k) => c.read(k)))
+  cursor.fill(0)
+  record('update', await drive(concurrency, config.opMs, fromHot, (k, n) => c.update(k, n)))
+  cursor.fill(0)
+  record('touch', await drive(concurrency, config.opMs, fromHot, (k) => c.touch(k)))
+  const inserted = []
+  record(
+    'insert',
+    await drive(
+      concurrency,
+      config.opMs,
+      () => newId(),
+      async (k) => {
+        const id = await c.insert(k)
+        inserted.push(typeof id === 'string' ? id : k)
+      },
+    ),
+  )
+  let d = 0
+  record(
+    'destroy',
+    await drive(
+      concurrency,
+      config.opMs,
+      () => inserted[d++],
+      (k) => c.destroy(k),
+    ),
+  )
+}
+
+/** All store-operation scenarios; returns one entry per (contender, size, concurrency, op). */
+export async function benchStoreOps(log) {
+  const results = new Map()
+  const groups = ['pg', 'mysql', 'pglite']
+  for (const [sizeName, size] of Object.entries(SIZES)) {
+    const data = sessionData(size)
+    for (const db of groups) {
+      const contenders = storeContenders().filter(
+        (c) => c.db === db && (!config.only || config.only.test(c.name)),
+      )
+      if (contenders.length === 0) continue
+      try {
+        const seeded = new Map()
+        for (const c of contenders) {
+          await c.setup(data)
+          seeded.set(c, await seed(c, config.seed))
+        }
+        for (let run = 1; run <= config.runs; run++) {
+          for (const c of contenders) {
+            for (const concurrency of [1, config.connections]) {
+              await runContender(c, seeded.get(c), concurrency, results, sizeName)
+            }
+            log(`ops ${sizeName} run ${run}/${config.runs}: ${c.name} done`)
+          }
+        }
+      } finally {
+        for (const c of contenders) await c.close().catch((e) => log(`close ${c.name}: ${e.message}`))
+      }
+    }
+  }
+  return [...results.values()].map((r) => ({
+    ...r,
+    opsPerSec: median(r.runs.map((x) => x.opsPerSec)),
+    p50: median(r.runs.map((x) => x.p50)),
+    p99: median(r.runs.map((x) => x.p99)),
+  }))
+}
