@@ -1,9 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import { describeLoadBalanced } from '@sessile/core/testing'
 import { createStore } from '@sessile/drizzle'
-import { dropMysqlTable, dropPgTable, MYSQL_URL, mysqlReachability, PG_URL, pgReachability } from './db.js'
+import {
+  dropMysqlTables,
+  dropPgTables,
+  MYSQL_URL,
+  PG_URL,
+  reachMysql,
+  reachPg,
+} from '@sessile/drizzle/testing'
 
-const [pg, mysql] = await Promise.all([pgReachability(), mysqlReachability()])
+const [pg, mysql] = await Promise.all([reachPg(), reachMysql()])
 
 describeLoadBalanced('express', {
   script: fileURLToPath(new URL('./fixtures/server.mjs', import.meta.url)),
@@ -13,14 +20,14 @@ describeLoadBalanced('express', {
       url: PG_URL,
       skip: pg.skip,
       store: (table) => createStore(PG_URL, { table }),
-      drop: dropPgTable,
+      drop: dropPgTables,
     },
     {
       name: 'MariaDB',
       url: MYSQL_URL,
       skip: mysql.skip,
       store: (table) => createStore(MYSQL_URL, { table }),
-      drop: dropMysqlTable,
+      drop: dropMysqlTables,
     },
   ],
 })

@@ -1,9 +1,9 @@
 import { describeHttpAdapter } from '@sessile/core/testing'
+import { pgTables, reachPg } from '@sessile/drizzle/testing'
 import { afterAll } from 'vitest'
 import { contractApp, listen } from './app.js'
-import { pgReachability, pgTables } from './db.js'
 
-const reach = await pgReachability()
+const reach = await reachPg()
 const tables = pgTables('sessile_express_http')
 afterAll(() => tables.dropAll())
 

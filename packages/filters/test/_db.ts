@@ -1,36 +1,12 @@
-import { randomBytes } from 'node:crypto'
-import { dbUnavailable, type Reachability } from '@sessile/core/testing'
+import { MYSQL_URL, PG_URL, uniqueTable as sharedUniqueTable } from '@sessile/drizzle/testing'
 import mysql from 'mysql2/promise'
 import postgres from 'postgres'
 
-export const PG_URL = process.env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const MYSQL_URL = process.env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export { reachMysql, reachPg } from '@sessile/drizzle/testing'
+export { MYSQL_URL, PG_URL }
 
-/** A table name no other test or engineer uses at the same time. */
-export const uniqueTable = (): string => `filters_e2e_${randomBytes(5).toString('hex')}`
-
-export async function reachPg(): Promise<Reachability> {
-  const sql = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} })
-  try {
-    await sql`select 1`
-    return dbUnavailable('PostgreSQL', null)
-  } catch (error) {
-    return dbUnavailable('PostgreSQL', error)
-  } finally {
-    await sql.end({ timeout: 1 })
-  }
-}
-
-export async function reachMysql(): Promise<Reachability> {
-  try {
-    const conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 5000 })
-    await conn.query('select 1')
-    await conn.end()
-    return dbUnavailable('MySQL/MariaDB', null)
-  } catch (error) {
-    return dbUnavailable('MySQL/MariaDB', error)
-  }
-}
+/** A table name no other test (or engineer) uses at the same time. */
+export const uniqueTable = (): string => sharedUniqueTable('filters_e2e')
 
 /** Direct access to a session table's `data` column, bypassing the store. */
 export interface RawTable {

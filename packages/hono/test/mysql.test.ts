@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { describeHttpAdapter } from '@sessile/core/testing'
 import { createStore } from '@sessile/drizzle'
+import { dropMysqlTables, MYSQL_URL, reachMysql } from '@sessile/drizzle/testing'
 import { afterAll } from 'vitest'
 import { contractApp, listen } from './app.js'
-import { dropMysqlTable, MYSQL_URL, mysqlReachability } from './db.js'
 
-const reach = await mysqlReachability()
+const reach = await reachMysql()
 const tables: string[] = []
 afterAll(async () => {
-  for (const t of tables) await dropMysqlTable(t)
+  for (const t of tables) await dropMysqlTables(t)
 })
 
 describeHttpAdapter('hono on MariaDB', {

@@ -1,36 +1,11 @@
-import { randomBytes } from 'node:crypto'
-import { dbUnavailable, type Reachability } from '@sessile/core/testing'
-import mysql from 'mysql2/promise'
+import { uniqueTable as sharedUniqueTable } from '@sessile/drizzle/testing'
+import type mysql from 'mysql2/promise'
 import postgres from 'postgres'
 
-export const PG_URL = process.env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const MYSQL_URL = process.env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export { MYSQL_URL, PG_URL, reachMysql, reachPg } from '@sessile/drizzle/testing'
 
 /** A table name no other test (or engineer) uses at the same time. */
-export const uniqueTable = (): string => `notify_${randomBytes(5).toString('hex')}`
-
-export async function reachPg(): Promise<Reachability> {
-  const sql = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} })
-  try {
-    await sql`select 1`
-    return dbUnavailable('PostgreSQL', null)
-  } catch (error) {
-    return dbUnavailable('PostgreSQL', error)
-  } finally {
-    await sql.end({ timeout: 1 })
-  }
-}
-
-export async function reachMysql(): Promise<Reachability> {
-  try {
-    const conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 5000 })
-    await conn.query('select 1')
-    await conn.end()
-    return dbUnavailable('MySQL/MariaDB', null)
-  } catch (error) {
-    return dbUnavailable('MySQL/MariaDB', error)
-  }
-}
+export const uniqueTable = (): string => sharedUniqueTable('notify')
 
 type Query = (text: string, params: unknown[]) => Promise<unknown>
 
