@@ -3,8 +3,10 @@
 // For store authors: the argument checks every store applies before touching its backend
 export {
   checkKey as validateKey,
+  checkLease as validateLease,
   checkLimit as validateLimit,
   checkRef as validateRef,
+  checkToken as validateToken,
   checkTouch as validateTouch,
   checkWrite as validateWrite,
 } from './_internal/validate.js'
@@ -33,6 +35,8 @@ export { deserialize, type SessionData, serialize } from './serialize.js'
 export { Session } from './session.js'
 // The store contract and the in-memory store
 export type {
+  LeaseRequest,
+  LeaseResult,
   ListOptions,
   ReadResult,
   SessionInfo,

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { bytesEqual } from './_internal/bytes.js'
+import { Turns } from './_internal/turns.js'
 import { builtinDecoders } from './_internal/zlib.js'
 import { decodeEnvelope, encodeEnvelope } from './envelope.js'
 import { isSessionError, SessionError, storeError } from './errors.js'
@@ -8,7 +10,7 @@ import { Emitter, type Listener, type SessionEvents } from './events.js'
 import { generateId, isWellFormedId, storageKey } from './ids.js'
 import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js'
 import { deserialize, type SessionData, serialize } from './serialize.js'
-import { kState, type LoadedState, Session } from './session.js'
+import { type HeldLease, kState, type LoadedState, Session, type SessionInternals } from './session.js'
 import type { ReadResult, SessionInfo, SessionRef, SessionStore, WriteResult } from './store.js'
 
 const SOURCE = 'sessions'
@@ -39,8 +41,16 @@ export interface Sessions<T extends SessionData = SessionData> {
    * a fresh session with a new id (strict mode); only a store failure throws (`E_STORE`).
    */
   load(id: string | null | undefined): Promise<Session<T>>
-  /** Save what changed; see {@link CommitResult}. */
+  /**
+   * Save what changed; see {@link CommitResult}. In serialised mode this also gives the session's
+   * lease back, whatever the outcome.
+   */
   commit(session: Session<T>): Promise<CommitResult>
+  /**
+   * Serialised mode: give the lease back without saving (a request that failed or ends without
+   * commit). A no-op for sessions that hold no lease, so adapters may call it unconditionally.
+   */
+  release(session: Session<T>): Promise<void>
   /** A new session, not stored until it holds data and is committed. */
   create(data?: T): Session<T>
   /** Delete the session with this id, if any. */
@@ -147,9 +157,105 @@ export function createSessions<T extends SessionData = SessionData>(
     }
   }
 
+  // Serialised mode: this process's queue per key, and the turn each key's holder has.
+  const turns = new Turns()
+  const holding = new Map<string, () => void>()
+
+  const busy = (waited: number): SessionError =>
+    new SessionError(
+      'E_BUSY',
+      SOURCE,
+      `the session stayed locked by another request for ${waited} ms (serialize.wait); nothing was read`,
+    )
+
+  /** Take the row's lease, waiting (bounded) while another holder has it; null when there is no row. */
+  async function takeLease(key: string, token: string, started: number): Promise<ReadResult | null> {
+    const { lease, wait } = o.serialize as { lease: number; wait: number }
+    const take = store.lease?.bind(store) as NonNullable<SessionStore['lease']>
+    for (let attempt = 0; ; attempt++) {
+      const r = await call('lease', () => take({ key, token, ttl: lease }))
+      if (r.ok) return r.row
+      if (r.reason === 'missing') return null
+      const left = started + wait - performance.now()
+      if (left <= 0) throw busy(wait)
+      // Another process holds it: poll, never later than its lapse, with jittered backoff.
+      const backoff = 2 + Math.random() * Math.min(100, 4 * 2 ** attempt)
+      await sleep(Math.max(1, Math.min(left, r.wait + 1, backoff)))
+    }
+  }
+
+  async function loadLeased(id: string): Promise<Session<T>> {
+    const { lease, wait } = o.serialize as { lease: number; wait: number }
+    const started = performance.now()
+    const keys = o.secrets.length <= 1 ? [keyOf(id)] : o.secrets.map((s) => storageKey(id, s))
+    for (const key of keys) {
+      const left = Math.max(0, started + wait - performance.now())
+      const end = await turns.enter(key, left, lease)
+      if (!end) throw busy(wait)
+      const token = randomBytes(12).toString('base64url')
+      let row: ReadResult | null
+      try {
+        row = await takeLease(key, token, started)
+      } catch (e) {
+        end()
+        throw e
+      }
+      if (!row) {
+        end()
+        continue
+      }
+      const held: HeldLease = { key, token, end }
+      holding.set(key, end)
+      const decoded = await decodeRow(row)
+      if (!decoded) {
+        await giveBack(held, true).catch(() => {})
+        return fresh(true)
+      }
+      const session = new Session<T>(id, decoded.data, o.idle, {
+        loaded: stateOf(row, decoded.plain, decoded.current),
+        presented: true,
+        destroyed: false,
+        regenerate: false,
+        touch: false,
+        lease: held,
+      })
+      return session
+    }
+    return fresh(true)
+  }
+
+  /** End the turn and, unless a write already did, release the row's lease. */
+  async function giveBack(held: HeldLease, release: boolean): Promise<void> {
+    try {
+      if (release) {
+        const free = store.release?.bind(store) as NonNullable<SessionStore['release']>
+        await call('release', () => free(held.key, held.token))
+      }
+    } finally {
+      held.end()
+      if (holding.get(held.key) === held.end) holding.delete(held.key)
+    }
+  }
+
+  async function release(session: Session<T>): Promise<void> {
+    const st = internals(session)
+    const held = st.lease
+    if (!held) return
+    st.lease = null
+    await giveBack(held, true)
+  }
+
+  function internals(session: Session<T>): SessionInternals {
+    if (!(session instanceof Session) || !session[kState]) {
+      throw new SessionError('E_INVALID', SOURCE, 'commit needs a session made by this manager')
+    }
+    return session[kState]
+  }
+
   async function load(id: string | null | undefined): Promise<Session<T>> {
     const presented = typeof id === 'string' && id.length > 0
     if (!isWellFormedId(id, o.idBytes)) return fresh(presented)
+    if (o.serialize) return loadLeased(id)
     const row = await readKey(id)
     if (!row) return fresh(true)
     const decoded = await decodeRow(row)
@@ -223,7 +329,12 @@ export function createSessions<T extends SessionData = SessionData>(
     return merged as T
   }
 
-  async function update(session: Session<T>, state: LoadedState, plain: Uint8Array): Promise<CommitResult> {
+  async function update(
+    session: Session<T>,
+    state: LoadedState,
+    plain: Uint8Array,
+    lease: string | undefined,
+  ): Promise<CommitResult> {
     let base: SessionData | undefined
     let version = state.version
     let bytes = plain
@@ -239,6 +350,7 @@ export function createSessions<T extends SessionData = SessionData>(
           version,
           ttl: session.ttl,
           maxAge: o.absolute,
+          lease,
         }),
       )
       if (r.ok) {
@@ -278,10 +390,28 @@ export function createSessions<T extends SessionData = SessionData>(
   }
 
   async function commit(session: Session<T>): Promise<CommitResult> {
-    if (!(session instanceof Session) || !session[kState]) {
-      throw new SessionError('E_INVALID', SOURCE, 'commit needs a session made by this manager')
+    const st = internals(session)
+    const held = st.lease
+    if (!held) return save(session, st, undefined)
+    st.lease = null
+    let result: CommitResult | undefined
+    try {
+      result = await save(session, st, held.token)
+      return result
+    } finally {
+      // Writes (update, touch) released the lease in their statement and destroy removed the row;
+      // anything else, a failure included, releases it here. A failed release just lets it lapse.
+      const released = result !== undefined && result.write !== 'none'
+      const needed = !released && (result === undefined || result.cookie !== 'clear')
+      await giveBack(held, needed).catch(() => {})
     }
-    const st = session[kState]
+  }
+
+  async function save(
+    session: Session<T>,
+    st: SessionInternals,
+    lease: string | undefined,
+  ): Promise<CommitResult> {
     const state = st.loaded
     const clearIfPresented = (): CommitResult => ({
       cookie: st.presented ? 'clear' : 'keep',
@@ -331,7 +461,7 @@ export function createSessions<T extends SessionData = SessionData>(
       }
       if (move <= 0) return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
       const ok = await call('touch', () =>
-        store.touch({ key: state.key, ttl: session.ttl, maxAge: o.absolute }),
+        store.touch({ key: state.key, ttl: session.ttl, maxAge: o.absolute, lease }),
       )
       if (!ok) return gone(session)
       st.touch = false
@@ -339,7 +469,7 @@ export function createSessions<T extends SessionData = SessionData>(
       return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'touch' }
     }
 
-    const result = await update(session, state, plain)
+    const result = await update(session, state, plain, lease)
     if (result.cookie === 'clear') st.loaded = null
     return result
   }
@@ -376,10 +506,18 @@ export function createSessions<T extends SessionData = SessionData>(
     options: o,
     load,
     commit,
+    release,
     create: (data?: T) => fresh(false, data),
     async destroy(id, reason = 'destroy') {
       if (!isWellFormedId(id, o.idBytes)) return null
-      return destroyKey(keyOf(id), reason)
+      const key = keyOf(id)
+      try {
+        return await destroyKey(key, reason)
+      } finally {
+        // The row and its lease are gone: let the next request of this key in (it finds nothing).
+        holding.get(key)?.()
+        holding.delete(key)
+      }
     },
     findByRef: (ref) => call('findByRef', () => store.findByRef(normRef(ref))),
     async destroyByRef(ref, opts = {}) {

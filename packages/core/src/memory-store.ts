@@ -1,6 +1,16 @@
 import { copyBytes } from './_internal/bytes.js'
-import { checkKey, checkLimit, checkRef, checkTouch, checkWrite } from './_internal/validate.js'
+import {
+  checkKey,
+  checkLease,
+  checkLimit,
+  checkRef,
+  checkToken,
+  checkTouch,
+  checkWrite,
+} from './_internal/validate.js'
 import type {
+  LeaseRequest,
+  LeaseResult,
   ListOptions,
   ReadResult,
   SessionInfo,
@@ -32,6 +42,8 @@ interface Row {
   modified: number
   expiry: number
   version: number
+  lease: string | null
+  leaseExpiry: number
 }
 
 const NAME = 'memory'
@@ -82,6 +94,7 @@ export class MemoryStore implements SessionStore {
       return { ok: false, reason: 'conflict' }
     const base = req.mode === 'upsert' ? live : existing
     const created = base ? base.created : now
+    const held = base && base.lease !== req.lease ? base : undefined
     const row: Row = {
       data: copyBytes(req.data),
       ref: req.ref,
@@ -89,6 +102,8 @@ export class MemoryStore implements SessionStore {
       modified: now,
       expiry: this.#expiry(now, created, req.ttl, req.maxAge),
       version: (base?.version ?? 0) + 1,
+      lease: held?.lease ?? null,
+      leaseExpiry: held?.leaseExpiry ?? 0,
     }
     this.#rows.set(req.key, row)
     return { ok: true, version: row.version, expiry: new Date(row.expiry) }
@@ -100,7 +115,30 @@ export class MemoryStore implements SessionStore {
     const row = this.#live(req.key, now)
     if (!row) return false
     row.expiry = this.#expiry(now, row.created, req.ttl, req.maxAge)
+    if (req.lease !== undefined && row.lease === req.lease) row.lease = null
     return true
+  }
+
+  async lease(req: LeaseRequest): Promise<LeaseResult> {
+    checkLease(NAME, req)
+    const now = this.#clock()
+    const row = this.#live(req.key, now)
+    if (!row) return { ok: false, reason: 'missing' }
+    if (row.lease !== null && row.lease !== req.token && row.leaseExpiry > now) {
+      return { ok: false, reason: 'held', wait: row.leaseExpiry - now }
+    }
+    row.lease = req.token
+    row.leaseExpiry = now + req.ttl
+    return { ok: true, row: { ...toSession(req.key, row), now: new Date(now) } }
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    checkKey(NAME, key)
+    checkToken(NAME, token)
+    const row = this.#rows.get(key)
+    if (!row || row.lease !== token) return false
+    row.lease = null
+    return row.leaseExpiry > this.#clock()
   }
 
   async destroy(key: string): Promise<SessionRef | null> {

@@ -67,6 +67,17 @@ export interface SessionsOptions<T extends SessionData = SessionData> {
    * @default 64
    */
   maxMergeAttempts?: number
+  /**
+   * Serialised mode: PHP's session lock without holding a database connection across the request.
+   * `load` takes a lease on the session row (waiting at most `wait` for a request that holds it),
+   * and `commit` or `release` gives it back; a lease its holder never gives back lapses after
+   * `lease`. Requests of one session then run one after another, so read-modify-write of one field
+   * (a counter) loses nothing. Costs one statement more per request (the release) and queues
+   * requests of the same session. Needs a store with `lease`/`release` (every Sessile store).
+   * `true` means `{ lease: '10s', wait: '15s' }`.
+   * @default false
+   */
+  serialize?: boolean | { lease?: Duration; wait?: Duration }
 }
 
 export interface ResolvedOptions<T extends SessionData> {
@@ -81,6 +92,8 @@ export interface ResolvedOptions<T extends SessionData> {
   secrets: Buffer[]
   idBytes: number
   maxMergeAttempts: number
+  /** Serialised mode's lease lifetime and bounded wait, in ms; null when off. */
+  serialize: { lease: number; wait: number } | null
 }
 
 const fail = (message: string): never => {
@@ -183,6 +196,7 @@ export function resolveOptions<T extends SessionData>(
   if (!Number.isInteger(maxMergeAttempts) || maxMergeAttempts < 1 || maxMergeAttempts > 1000) {
     fail('maxMergeAttempts must be a whole number from 1 to 1000')
   }
+  const serialize = resolveSerialize(options.serialize, options.store)
   return {
     store: options.store,
     filters,
@@ -195,5 +209,23 @@ export function resolveOptions<T extends SessionData>(
     secrets,
     idBytes,
     maxMergeAttempts,
+    serialize,
   }
+}
+
+function resolveSerialize(
+  value: SessionsOptions['serialize'],
+  store: SessionStore,
+): { lease: number; wait: number } | null {
+  if (value === undefined || value === false) return null
+  if (value !== true && (typeof value !== 'object' || value === null))
+    fail('serialize must be true, false or { lease, wait }')
+  if (typeof store.lease !== 'function' || typeof store.release !== 'function')
+    fail(`serialize needs a store with lease() and release(); store "${store.name}" has none`)
+  const given = value === true ? {} : value
+  const lease = parseDuration(given.lease ?? '10s', 'serialize.lease')
+  const wait = parseDuration(given.wait ?? '15s', 'serialize.wait')
+  if (lease < 100 || lease > 3_600_000) fail('serialize.lease must be from 100 ms to 1 hour')
+  if (wait < 0 || wait > 3_600_000) fail('serialize.wait must be from 0 to 1 hour')
+  return { lease, wait }
 }

@@ -20,8 +20,18 @@ export interface LoadedState {
 /** @internal Fields the manager reads and writes; not part of the public surface. */
 export const kState: unique symbol = Symbol('sessile.session.state')
 
+/** The row lease a serialised-mode session holds until commit or release. */
+export interface HeldLease {
+  key: string
+  token: string
+  /** Ends this process's turn for the key (the in-process queue). */
+  end: () => void
+}
+
 export interface SessionInternals {
   loaded: LoadedState | null
+  /** Serialised mode: the lease taken at load, given back at commit or release. */
+  lease?: HeldLease | null
   presented: boolean
   destroyed: boolean
   regenerate: boolean

@@ -60,6 +60,8 @@ export interface WriteRequest {
   maxAge?: number | undefined
   /** With `update`: write only if the row's version is still this one, else `conflict`. */
   version?: number | undefined
+  /** With `update`: also release the row's lease if this token holds it (serialised mode). */
+  lease?: string | undefined
 }
 
 export type WriteResult =
@@ -70,7 +72,26 @@ export interface TouchRequest {
   key: string
   ttl: number
   maxAge?: number | undefined
+  /** Also release the row's lease if this token holds it (serialised mode). */
+  lease?: string | undefined
 }
+
+/** Take the lease of a live row (serialised mode): PHP's session lock, without a held connection. */
+export interface LeaseRequest {
+  key: string
+  /** The holder's token: 1 to 64 ASCII characters, unique per request. */
+  token: string
+  /** How long the lease lasts (ms, store clock) if the holder never releases it. */
+  ttl: number
+}
+
+export type LeaseResult =
+  /** The lease is this token's; `row` is the session as it stands, read in the same step. */
+  | { ok: true; row: ReadResult }
+  /** Another token holds a live lease; it lapses in `wait` ms (store clock) unless released. */
+  | { ok: false; reason: 'held'; wait: number }
+  /** No live row has this key. */
+  | { ok: false; reason: 'missing' }
 
 export interface ListOptions {
   /** At most this many rows. */
@@ -87,6 +108,8 @@ export interface ListOptions {
  * - `write` is one atomic statement where the backend allows; `update` never resurrects.
  * - `touch` moves only the expiry of a live row; data and version stay as they are.
  * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
+ * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
+ *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.
  * - `sweep(limit)` deletes at most `limit` expired rows and returns each one to exactly one caller,
  *   even when several processes sweep the same table at once.
  * - Failures of the backend are thrown as `SessionError` with code `E_STORE`; payloads above
@@ -115,6 +138,14 @@ export interface SessionStore {
   clear(): Promise<void>
   /** The store's clock. */
   now(): Promise<Date>
+  /**
+   * Serialised mode (optional): take the lease of a live row and read it, in one atomic step.
+   * A lease is free when it was never taken, was released, or has lapsed (store clock); the same
+   * token may take it again (which extends it). Leases never change data, version or expiry.
+   */
+  lease?(request: LeaseRequest): Promise<LeaseResult>
+  /** Release the lease if `token` holds it; `false` when it does not (lapsed, taken, gone). */
+  release?(key: string, token: string): Promise<boolean>
   /** Release connections the store opened itself. */
   close(): Promise<void>
 }

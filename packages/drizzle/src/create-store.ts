@@ -1,4 +1,6 @@
 import {
+  type LeaseRequest,
+  type LeaseResult,
   type ListOptions,
   type ReadResult,
   SessionError,
@@ -165,6 +167,12 @@ class UrlStore implements SqlSessionStore {
   }
   async now(): Promise<Date> {
     return (await this.#get()).now()
+  }
+  async lease(request: LeaseRequest): Promise<LeaseResult> {
+    return (await this.#get()).lease(request)
+  }
+  async release(key: string, token: string): Promise<boolean> {
+    return (await this.#get()).release(key, token)
   }
   async close(): Promise<void> {
     this.#closed = true

@@ -1,4 +1,4 @@
-import type { SessionStore } from '@sessile/core'
+import type { LeaseRequest, LeaseResult, SessionStore } from '@sessile/core'
 
 /** Options every SQL store of this package accepts. */
 export interface SqlStoreOptions {
@@ -31,4 +31,7 @@ export interface SqlSessionStore extends SessionStore {
    * run it at once, and retried on the next call after a failure.
    */
   ensureSchema(): Promise<void>
+  /** Serialised mode's row lease (see `SessionStore.lease`); every SQL store has it. */
+  lease(request: LeaseRequest): Promise<LeaseResult>
+  release(key: string, token: string): Promise<boolean>
 }

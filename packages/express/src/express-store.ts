@@ -127,8 +127,17 @@ export class SessileExpressStore extends expressSession.Store {
       )
     if (!Number.isInteger(ttl) || ttl < 1)
       throw new SessionError('E_OPTION', SOURCE, 'pendingTtl must be a whole number of ms (1 or more)')
+    if (sessions.options.serialize && limit === 0)
+      throw new SessionError(
+        'E_OPTION',
+        SOURCE,
+        'pendingLimit 0 cannot be used with serialize: the lease taken in get() must reach set()',
+      )
     this.sessions = sessions
-    this.#pending = new Pending(limit, ttl)
+    // A forgotten session gives its lease back (serialised mode), so it cannot block its own key.
+    this.#pending = new Pending(limit, ttl, (session) => {
+      sessions.release(session).catch(() => {})
+    })
   }
 
   /** How many loaded sessions are remembered for merging right now. */

@@ -152,9 +152,18 @@ export function honoSession<T extends SessionData = SessionData>(
     }
     c.set('session', session)
     c.set('sessions', sessions)
-    await next()
+    try {
+      await next()
+    } catch (e) {
+      // Serialised mode: a failed request gives its lease back at once (a no-op otherwise).
+      await sessions.release(session).catch(() => {})
+      throw e
+    }
 
-    if (options.saveOnError !== true && (c.error !== undefined || c.res.status >= 500)) return
+    if (options.saveOnError !== true && (c.error !== undefined || c.res.status >= 500)) {
+      await sessions.release(session).catch(() => {})
+      return
+    }
     let result: Awaited<ReturnType<Sessions<T>['commit']>>
     try {
       result = await sessions.commit(session)

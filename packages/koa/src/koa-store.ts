@@ -94,7 +94,15 @@ export function koaStore(sessions: Sessions): KoaStore {
       if (!sessions.isWellFormedId(key)) return null
       const session = await sessions.load(key)
       if (session.isNew) return null
-      if (options.ctx) loaded.set(options.ctx, session)
+      if (options.ctx) {
+        loaded.set(options.ctx, session)
+        // koa-session calls `set` only for changed sessions; in serialised mode the lease of an
+        // unchanged (or failed) request is given back when its response ends. A no-op otherwise.
+        const res = (options.ctx as { res?: { once?: (event: string, fn: () => void) => unknown } }).res
+        res?.once?.('close', () => {
+          sessions.release(session).catch(() => {})
+        })
+      }
       const data = plain(session.data)
       data[EXPIRE] = session.expires?.getTime() ?? Date.now()
       return data

@@ -1,5 +1,5 @@
 import { SessionError } from '../errors.js'
-import type { TouchRequest, WriteRequest } from '../store.js'
+import type { LeaseRequest, TouchRequest, WriteRequest } from '../store.js'
 
 /** Keys are at most 255 UTF-8 bytes, so every SQL dialect can index them byte-exactly. */
 export const MAX_KEY_BYTES = 255
@@ -64,6 +64,23 @@ export function checkWrite(source: string, req: WriteRequest, maxDataBytes: numb
   if (req.version !== undefined && (!Number.isInteger(req.version) || req.version < 0)) {
     throw new SessionError('E_INVALID', source, 'version must be a non-negative integer')
   }
+  if (req.lease !== undefined) checkToken(source, req.lease)
+}
+
+const TOKEN = /^[\x21-\x7e]{1,64}$/
+
+export function checkToken(source: string, token: unknown): asserts token is string {
+  if (typeof token !== 'string' || !TOKEN.test(token)) {
+    throw new SessionError('E_INVALID', source, 'lease token must be 1 to 64 printable ASCII characters')
+  }
+}
+
+export function checkLease(source: string, req: LeaseRequest): void {
+  if (typeof req !== 'object' || req === null)
+    throw new SessionError('E_INVALID', source, 'lease needs a request')
+  checkKey(source, req.key)
+  checkToken(source, req.token)
+  checkTtl(source, 'ttl', req.ttl)
 }
 
 export function checkTouch(source: string, req: TouchRequest): void {
@@ -72,6 +89,7 @@ export function checkTouch(source: string, req: TouchRequest): void {
   checkKey(source, req.key)
   checkTtl(source, 'ttl', req.ttl)
   if (req.maxAge !== undefined) checkTtl(source, 'maxAge', req.maxAge)
+  if (req.lease !== undefined) checkToken(source, req.lease)
 }
 
 export function checkLimit(source: string, limit: unknown): asserts limit is number {

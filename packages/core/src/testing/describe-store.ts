@@ -9,6 +9,10 @@ export interface DescribeStoreOptions {
   skip?: boolean
   /** Per-test timeout in ms. @default 30000 */
   timeout?: number
+  /** Run the lease cases (serialised mode); `false` for a store without `lease`/`release`. @default true */
+  lease?: boolean
+  /** Whether two stores from `factory` share one table (false for in-process stores). @default true */
+  shared?: boolean
 }
 
 const HOUR = 3_600_000
@@ -347,6 +351,153 @@ export function describeStore(
         await afterExpiry()
         expect(await store.touch({ key, ttl: HOUR })).toBe(false)
         expect(await store.read(key)).toBeNull()
+      })
+    })
+
+    describe.skipIf(options.lease === false)('lease (serialised mode)', () => {
+      const take = (key: string, token: string, ttl = 10_000) => {
+        if (!store.lease) throw new Error(`store ${store.name} has no lease(); pass { lease: false }`)
+        return store.lease({ key, token, ttl })
+      }
+      const free = (key: string, token: string) => {
+        if (!store.release) throw new Error(`store ${store.name} has no release()`)
+        return store.release(key, token)
+      }
+
+      it('reads the row while taking its lease, and changes nothing else', async () => {
+        const key = uniq()
+        await put(key, 'leased', { ref: 'u1' })
+        const before = await store.read(key)
+        const r = await take(key, 'tok-a')
+        expect(r.ok).toBe(true)
+        if (!r.ok) return
+        expect(text(r.row.data)).toBe('leased')
+        expect(r.row.ref).toBe('u1')
+        expect(r.row.version).toBe(before!.version)
+        expect(r.row.expiry.getTime()).toBe(before!.expiry.getTime())
+        expect(Math.abs(r.row.now.getTime() - before!.now.getTime())).toBeLessThan(5_000)
+        const after = await store.read(key)
+        expect(after!.version).toBe(before!.version)
+        expect(after!.modified.getTime()).toBe(before!.modified.getTime())
+      })
+
+      it('is missing for a key never written, expired or destroyed', async () => {
+        expect(await take(uniq(), 'tok-a')).toEqual({ ok: false, reason: 'missing' })
+        const expired = uniq()
+        await putExpired(expired)
+        await afterExpiry()
+        expect(await take(expired, 'tok-a')).toEqual({ ok: false, reason: 'missing' })
+        const gone = uniq()
+        await put(gone, 'x')
+        expect((await take(gone, 'tok-a')).ok).toBe(true)
+        await store.destroy(gone)
+        expect(await take(gone, 'tok-b')).toEqual({ ok: false, reason: 'missing' })
+        expect(await store.read(gone)).toBeNull()
+      })
+
+      it('refuses a second token while held, with the time left; the holder may take it again', async () => {
+        const key = uniq()
+        await put(key, 'x')
+        expect((await take(key, 'tok-a', 60_000)).ok).toBe(true)
+        const other = await take(key, 'tok-b')
+        expect(other.ok).toBe(false)
+        if (other.ok || other.reason !== 'held') throw new Error('expected held')
+        expect(other.wait).toBeGreaterThan(50_000)
+        expect(other.wait).toBeLessThanOrEqual(60_000)
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+      })
+
+      it('release frees it for the next token; a wrong token releases nothing', async () => {
+        const key = uniq()
+        await put(key, 'x')
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+        expect(await free(key, 'tok-b')).toBe(false)
+        expect((await take(key, 'tok-b')).ok).toBe(false)
+        expect(await free(key, 'tok-a')).toBe(true)
+        expect(await free(key, 'tok-a')).toBe(false)
+        expect((await take(key, 'tok-b')).ok).toBe(true)
+        expect(await free(uniq(), 'tok-b')).toBe(false)
+      })
+
+      it('a lease nobody releases lapses after its ttl (store clock)', async () => {
+        const key = uniq()
+        await put(key, 'x')
+        expect((await take(key, 'dead-holder', 300)).ok).toBe(true)
+        expect((await take(key, 'tok-b')).ok).toBe(false)
+        await sleep(450)
+        expect((await take(key, 'tok-b')).ok).toBe(true)
+      })
+
+      it('an update or touch given the token releases the lease in the same statement', async () => {
+        const key = uniq()
+        const w = await put(key, 'v1')
+        if (!w.ok) throw new Error('seed failed')
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+        const u = await store.write({
+          key,
+          data: bytes('v2'),
+          ref: null,
+          mode: 'update',
+          ttl: HOUR,
+          version: w.version,
+          lease: 'tok-a',
+        })
+        expect(u.ok).toBe(true)
+        const r = await take(key, 'tok-b')
+        expect(r.ok).toBe(true)
+        if (r.ok) expect(text(r.row.data)).toBe('v2')
+        expect(await store.touch({ key, ttl: HOUR, lease: 'tok-b' })).toBe(true)
+        expect((await take(key, 'tok-c')).ok).toBe(true)
+      })
+
+      it('a write or touch by another token (or none) leaves the lease with its holder', async () => {
+        const key = uniq()
+        await put(key, 'v1')
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+        expect((await store.write({ key, data: bytes('v2'), ref: null, mode: 'update', ttl: HOUR })).ok).toBe(
+          true,
+        )
+        expect(await store.touch({ key, ttl: HOUR, lease: 'tok-b' })).toBe(true)
+        expect((await put(key, 'v3', { lease: 'tok-b' })).ok).toBe(true)
+        expect((await take(key, 'tok-b')).ok).toBe(false)
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+      })
+
+      it('of 20 tokens racing for one free lease exactly one gets it', async () => {
+        const key = uniq()
+        await put(key, 'x')
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => take(key, `racer-${i}`)))
+        expect(results.filter((r) => r.ok)).toHaveLength(1)
+        expect(results.filter((r) => !r.ok && r.reason === 'held')).toHaveLength(19)
+      })
+
+      it.skipIf(options.shared === false)("two stores on one table see each other's leases", async () => {
+        const key = uniq()
+        await put(key, 'x')
+        const other = await factory()
+        extra.push(other)
+        expect((await take(key, 'tok-a')).ok).toBe(true)
+        const r = await other.lease?.({ key, token: 'tok-b', ttl: 10_000 })
+        expect(r?.ok).toBe(false)
+        expect(await other.release?.(key, 'tok-a')).toBe(true)
+        expect((await other.lease?.({ key, token: 'tok-b', ttl: 10_000 }))?.ok).toBe(true)
+      })
+
+      it('refuses malformed tokens and ttls with E_INVALID', async () => {
+        const key = uniq()
+        await put(key, 'x')
+        for (const [token, ttl] of [
+          ['', 1000],
+          ['x'.repeat(65), 1000],
+          ['with space', 1000],
+          ['ok', 0],
+          ['ok', 1.5],
+        ] as const) {
+          const e = await take(key, token, ttl).catch((err: unknown) => err)
+          expect(isSessionError(e) && e.code === 'E_INVALID').toBe(true)
+        }
+        const e = await free(key, '').catch((err: unknown) => err)
+        expect(isSessionError(e) && e.code === 'E_INVALID').toBe(true)
       })
     })
 

@@ -194,6 +194,45 @@ export function describeHttpAdapter(name: string, options: DescribeHttpAdapterOp
       expect(d.count).toBe(1)
     })
 
+    describe('serialised mode', () => {
+      it('16 concurrent requests x 5 rounds on one cookie, each incrementing one counter, lose none', async () => {
+        const { call, data } = await open({ serialize: { lease: '5s', wait: '20s' } })
+        const jar: Jar = new Map()
+        expect((await call(jar, 'GET', '/count')).body.count).toBe(1)
+        for (let round = 0; round < 5; round++) {
+          const replies = await Promise.all(
+            Array.from({ length: 16 }, () => call(new Map(jar), 'GET', '/count')),
+          )
+          expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200))
+        }
+        expect((await data(jar)).count).toBe(81)
+      })
+
+      it('read-only and failing requests give the lease back: the next request does not wait', async () => {
+        const { call, data } = await open({ serialize: { lease: '20s', wait: '20s' } })
+        const jar: Jar = new Map()
+        await call(jar, 'GET', '/count')
+        const started = Date.now()
+        for (let i = 0; i < 5; i++) expect((await data(jar)).count).toBe(1)
+        expect((await call(jar, 'GET', '/count')).body.count).toBe(2)
+        expect(Date.now() - started).toBeLessThan(5_000)
+      })
+
+      it('login and logout under the lease: the old cookie is refused, the new one works', async () => {
+        const { call, data } = await open({ serialize: { lease: '20s', wait: '20s' } })
+        const jar: Jar = new Map()
+        await call(jar, 'GET', '/count')
+        const old = header(jar)
+        expect((await call(jar, 'POST', '/login?user=ann')).status).toBe(200)
+        expect((await data(jar)).user).toBe('ann')
+        expect((await data(old)).user).toBeUndefined()
+        const started = Date.now()
+        expect((await call(jar, 'POST', '/logout')).status).toBe(200)
+        expect((await data(jar)).user).toBeUndefined()
+        expect(Date.now() - started).toBeLessThan(5_000)
+      })
+    })
+
     it('login regenerates the id: the old cookie no longer works', async () => {
       const { call, data, sessions } = await open()
       const jar: Jar = new Map()

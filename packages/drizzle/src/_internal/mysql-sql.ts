@@ -58,6 +58,13 @@ export function mysqlDdl(table: string): string {
 )`
 }
 
+// Lease tokens compare byte-exactly (the column's collation may fold case).
+const TOKEN = 'CAST(:token AS BINARY)'
+// Clears the lease when the given token (NULL for none) holds it. lease_expiry is assigned first and
+// both read the old lease, so MariaDB's SIMULTANEOUS_ASSIGNMENT mode gives the same result.
+const RELEASE_IF =
+  'lease_expiry = IF(lease = CAST(:lease AS BINARY), NULL, lease_expiry), lease = IF(lease = CAST(:lease AS BINARY), NULL, lease)'
+
 export function mysqlStatements(table: string) {
   const quoted = quoteMysql(table)
   const statement = (named: string): Statement => statementFor(quoted, named)
@@ -81,6 +88,8 @@ export function mysqlStatements(table: string) {
 ON DUPLICATE KEY UPDATE
   version = LAST_INSERT_ID(${ms(newExpiry)} * ${VERSION_LIMIT} + ${newVersion}) % ${VERSION_LIMIT},
   created = IF(${live}, created, ${N}),
+  lease_expiry = IF(${live}, lease_expiry, NULL),
+  lease = IF(${live}, lease, NULL),
   expiry = ${newExpiry},
   data = VALUES(data), ref = VALUES(ref), modified = ${N}`)
   }
@@ -89,13 +98,13 @@ ON DUPLICATE KEY UPDATE
     statement(`UPDATE ${t} SET
   version = LAST_INSERT_ID(${ms(liveExpiry(maxAge))} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},
   expiry = ${liveExpiry(maxAge)},
-  data = :data, ref = :ref, modified = ${N}
+  data = :data, ref = :ref, modified = ${N}, ${RELEASE_IF}
 WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
 
   // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says.
   const touch = (maxAge: boolean) =>
     statement(
-      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${liveExpiry(maxAge)}, NULL) WHERE ${K} = :key AND expiry > ${N}`,
+      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${liveExpiry(maxAge)}, NULL), ${RELEASE_IF} WHERE ${K} = :key AND expiry > ${N}`,
     )
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
@@ -140,6 +149,16 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
       statement(
         `SELECT ${infoCols}, data FROM ${t} WHERE expiry > ${N}${after ? ` AND ${K} > :after` : ''} ORDER BY ${K} LIMIT ${limit}`,
       ),
+    // Serialised mode: take a free (never taken, released or lapsed) lease, then read the row and
+    // its lease; the caller owns the lease when the row names its token.
+    lease: statement(`UPDATE ${t} SET lease_expiry = ${after(N, 'ttl')}, lease = :token
+WHERE ${K} = :key AND expiry > ${N} AND (lease IS NULL OR lease_expiry <= ${N} OR lease = ${TOKEN})`),
+    leaseRead: statement(
+      `SELECT data, ref, ${times}, version, ${ms(N)} AS now, lease, GREATEST(0, ${ms('lease_expiry')} - ${ms(N)}) AS wait FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
+    ),
+    release: statement(
+      `UPDATE ${t} SET lease_expiry = NULL, lease = NULL WHERE ${K} = :key AND lease = ${TOKEN} AND lease_expiry > ${N}`,
+    ),
     clear: statement(`DELETE FROM ${t}`),
     now: statement(`SELECT ${ms(N)} AS now`),
     maxPacket: statement('SELECT @@max_allowed_packet AS p'),

@@ -1,4 +1,6 @@
 import {
+  type LeaseRequest,
+  type LeaseResult,
   type ListOptions,
   type ReadResult,
   SessionError,
@@ -8,8 +10,10 @@ import {
   storeError,
   type TouchRequest,
   validateKey,
+  validateLease,
   validateLimit,
   validateRef,
+  validateToken,
   validateTouch,
   validateWrite,
   type WriteRequest,
@@ -208,17 +212,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   async read(key: string): Promise<ReadResult | null> {
     validateKey(this.name, key)
     const row = (await this.#rows('read', this.#sql.read, { key }))[0]
-    if (!row) return null
-    return {
-      key,
-      data: toBytes(row.data),
-      ref: toNullableText(row.ref),
-      created: toDate(row.created),
-      modified: toDate(row.modified),
-      expiry: toDate(row.expiry),
-      version: toInt(row.version),
-      now: toDate(row.now),
-    }
+    return row ? toRead(key, row) : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -234,6 +228,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
       fresh: Math.min(req.ttl, req.maxAge ?? req.ttl) * 1000,
       version: req.version,
+      lease: req.lease ?? null,
     }
     const withMaxAge = req.maxAge !== undefined
     if (req.mode === 'update') {
@@ -265,8 +260,26 @@ export class MysqlSqlStore implements SqlSessionStore {
       key: req.key,
       ttl: req.ttl * 1000,
       maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
+      lease: req.lease ?? null,
     })
     return toInt(ok.insertId) === 1
+  }
+
+  async lease(req: LeaseRequest): Promise<LeaseResult> {
+    validateLease(this.name, req)
+    const values = { key: req.key, token: req.token, ttl: req.ttl * 1000 }
+    await this.#ok('lease', this.#sql.lease, values)
+    // MySQL has no UPDATE ... RETURNING: the row says whose lease it is now.
+    const row = (await this.#rows('lease', this.#sql.leaseRead, values))[0]
+    if (!row) return { ok: false, reason: 'missing' }
+    if (row.lease !== null && toText(row.lease) === req.token) return { ok: true, row: toRead(req.key, row) }
+    return { ok: false, reason: 'held', wait: Math.ceil(toInt(row.wait ?? 0)) }
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    validateKey(this.name, key)
+    validateToken(this.name, token)
+    return (await this.#ok('release', this.#sql.release, { key, token })).affectedRows > 0
   }
 
   async destroy(key: string): Promise<SessionRef | null> {
@@ -360,6 +373,19 @@ function unpack(insertId: number | string | bigint): { version: number; expiry: 
   const id = BigInt(insertId)
   if (id === 0n) return null
   return { version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
+}
+
+function toRead(key: string, row: Row): ReadResult {
+  return {
+    key,
+    data: toBytes(row.data),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+    now: toDate(row.now),
+  }
 }
 
 function toInfo(row: Row): SessionInfo {

@@ -30,6 +30,11 @@ export function pgDdl(table: string, schema: string | undefined): string[] {
   ]
 }
 
+// Clears the lease when the given token (a parameter, NULL for none) holds it. Every right-hand
+// side of an UPDATE reads the old row, so both columns test the old lease.
+const releaseIf = (param: string): string =>
+  `lease = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease END, lease_expiry = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease_expiry END`
+
 /** Every statement of the store, built once per store so the hot path only binds parameters. */
 export function pgStatements(t: string) {
   const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
@@ -42,19 +47,37 @@ ON CONFLICT (key) DO UPDATE SET
   data = EXCLUDED.data, ref = EXCLUDED.ref, modified = EXCLUDED.modified,
   created = CASE WHEN s.expiry > ${NOW} THEN s.created ELSE EXCLUDED.created END,
   expiry = CASE WHEN s.expiry > ${NOW} THEN LEAST(${NOW} + ${ms('$4')}, s.created + ${ms('$5')}) ELSE EXCLUDED.expiry END,
-  version = CASE WHEN s.expiry > ${NOW} THEN s.version + 1 ELSE 1 END
+  version = CASE WHEN s.expiry > ${NOW} THEN s.version + 1 ELSE 1 END,
+  lease = CASE WHEN s.expiry > ${NOW} THEN s.lease END,
+  lease_expiry = CASE WHEN s.expiry > ${NOW} THEN s.lease_expiry END
 RETURNING version, expiry`,
     // One statement that also says why nothing was updated: `current` is the live row's version
     // (from the statement snapshot) when the row exists but the version check failed.
     update: `WITH cur AS (SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}),
 upd AS (
   UPDATE ${t} SET data = $2::bytea, ref = $3, modified = ${NOW},
-    expiry = LEAST(${NOW} + ${ms('$4')}, created + ${ms('$5')}), version = version + 1
+    expiry = LEAST(${NOW} + ${ms('$4')}, created + ${ms('$5')}), version = version + 1,
+    ${releaseIf('$7')}
   WHERE key = $1 AND expiry > ${NOW} AND ($6::int IS NULL OR version = $6::int)
   RETURNING version, expiry
 )
 SELECT upd.version, upd.expiry, (SELECT version FROM cur) AS current FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
-    touch: `UPDATE ${t} SET expiry = LEAST(${NOW} + ${ms('$2')}, created + ${ms('$3')}) WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    touch: `UPDATE ${t} SET expiry = LEAST(${NOW} + ${ms('$2')}, created + ${ms('$3')}), ${releaseIf('$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    // Serialised mode. One statement takes a free (never taken, released or lapsed) lease and
+    // returns the row; when it cannot, it says whether the row is live and when the lease lapses.
+    lease: `WITH cur AS (
+  SELECT GREATEST(0, EXTRACT(EPOCH FROM (lease_expiry - ${NOW})) * 1000)::float8 AS wait
+  FROM ${t} WHERE key = $1 AND expiry > ${NOW}
+),
+upd AS (
+  UPDATE ${t} SET lease = $2::varchar, lease_expiry = ${NOW} + ${ms('$3')}
+  WHERE key = $1 AND expiry > ${NOW} AND (lease IS NULL OR lease_expiry <= ${NOW} OR lease = $2::varchar)
+  RETURNING data, ref, created, modified, expiry, version
+)
+SELECT upd.data, upd.ref, upd.created, upd.modified, upd.expiry, upd.version, ${NOW} AS now,
+  (SELECT wait FROM cur) AS wait, EXISTS (SELECT 1 FROM cur) AS live
+FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
+    release: `UPDATE ${t} SET lease = NULL, lease_expiry = NULL WHERE key = $1 AND lease = $2::varchar AND lease_expiry > ${NOW} RETURNING 1 AS ok`,
     destroy: `DELETE FROM ${t} WHERE key = $1 RETURNING ref`,
     // SKIP LOCKED lets concurrent sweepers take disjoint batches; RETURNING hands each row out once.
     sweep: `DELETE FROM ${t} WHERE key IN (

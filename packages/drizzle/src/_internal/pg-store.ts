@@ -1,4 +1,6 @@
 import {
+  type LeaseRequest,
+  type LeaseResult,
   type ListOptions,
   type ReadResult,
   type SessionInfo,
@@ -7,8 +9,10 @@ import {
   storeError,
   type TouchRequest,
   validateKey,
+  validateLease,
   validateLimit,
   validateRef,
+  validateToken,
   validateTouch,
   validateWrite,
   type WriteRequest,
@@ -91,17 +95,7 @@ export class PgSqlStore implements SqlSessionStore {
   async read(key: string): Promise<ReadResult | null> {
     validateKey(this.name, key)
     const row = (await this.#run('read', this.#sql.read, [key]))[0]
-    if (!row) return null
-    return {
-      key,
-      data: toBytes(row.data),
-      ref: toNullableText(row.ref),
-      created: toDate(row.created),
-      modified: toDate(row.modified),
-      expiry: toDate(row.expiry),
-      version: toInt(row.version),
-      now: toDate(row.now),
-    }
+    return row ? toRead(key, row) : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -116,6 +110,7 @@ export class PgSqlStore implements SqlSessionStore {
         req.ttl,
         maxAge,
         req.version ?? null,
+        req.lease ?? null,
       ])
       const row = rows[0]
       if (row && row.version !== null && row.version !== undefined) {
@@ -132,8 +127,29 @@ export class PgSqlStore implements SqlSessionStore {
 
   async touch(req: TouchRequest): Promise<boolean> {
     validateTouch(this.name, req)
-    const rows = await this.#run('touch', this.#sql.touch, [req.key, req.ttl, req.maxAge ?? null])
+    const rows = await this.#run('touch', this.#sql.touch, [
+      req.key,
+      req.ttl,
+      req.maxAge ?? null,
+      req.lease ?? null,
+    ])
     return rows.length > 0
+  }
+
+  async lease(req: LeaseRequest): Promise<LeaseResult> {
+    validateLease(this.name, req)
+    const row = (await this.#run('lease', this.#sql.lease, [req.key, req.token, req.ttl]))[0]
+    if (row && row.version !== null && row.version !== undefined) {
+      return { ok: true, row: toRead(req.key, row) }
+    }
+    if (row?.live !== true) return { ok: false, reason: 'missing' }
+    return { ok: false, reason: 'held', wait: Math.ceil(Number(row.wait ?? 0)) }
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    validateKey(this.name, key)
+    validateToken(this.name, token)
+    return (await this.#run('release', this.#sql.release, [key, token])).length > 0
   }
 
   async destroy(key: string): Promise<SessionRef | null> {
@@ -196,6 +212,19 @@ export class PgSqlStore implements SqlSessionStore {
     } catch (error) {
       throw storeError(this.name, 'close', error)
     }
+  }
+}
+
+function toRead(key: string, row: Row): ReadResult {
+  return {
+    key,
+    data: toBytes(row.data),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+    now: toDate(row.now),
   }
 }
 

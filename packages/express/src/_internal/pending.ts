@@ -8,6 +8,8 @@ export class Pending<V> {
   constructor(
     readonly limit: number,
     readonly ttl: number,
+    /** Called with each entry that leaves without being taken (too old, or over the limit). */
+    readonly onDrop: (value: V) => void = () => {},
   ) {}
 
   get size(): number {
@@ -18,7 +20,9 @@ export class Pending<V> {
     this.#entries.set(token, { value, at: Date.now() })
     while (this.#entries.size > this.limit) {
       const oldest = this.#entries.keys().next().value as string
+      const e = this.#entries.get(oldest)
       this.#entries.delete(oldest)
+      if (e) this.onDrop(e.value)
     }
   }
 
@@ -27,6 +31,7 @@ export class Pending<V> {
     if (!e) return undefined
     if (Date.now() - e.at > this.ttl) {
       this.#entries.delete(token)
+      this.onDrop(e.value)
       return undefined
     }
     return e.value

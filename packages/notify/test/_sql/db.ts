@@ -1,6 +1,5 @@
 import { uniqueTable as sharedUniqueTable } from '@sessile/drizzle/testing'
 import type mysql from 'mysql2/promise'
-import postgres from 'postgres'
 
 export { MYSQL_URL, PG_URL, reachMysql, reachPg } from '@sessile/drizzle/testing'
 
