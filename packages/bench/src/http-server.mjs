@@ -25,15 +25,20 @@ const TTL = 30 * 60_000
 let pool
 const cleanups = []
 
+// 'sessile pg serialized' is 'sessile pg' in serialised mode (lease on the row), for the
+// shared-session scenario.
+const serialized = contender.endsWith(' serialized')
+const base = serialized ? contender.slice(0, -' serialized'.length) : contender
+
 function sessileOptions() {
-  const filters = contender.endsWith('+filters')
+  const filters = base.endsWith('+filters')
     ? [gzip(), aesGcm({ keys: { k1: randomBytes(32) }, current: 'k1' })]
     : []
-  return { idleTimeout: TTL, filters }
+  return { idleTimeout: TTL, filters, serialize: serialized ? { lease: '10s', wait: '60s' } : false }
 }
 
 async function makeStore() {
-  switch (contender) {
+  switch (base) {
     case 'memory':
       return { store: new session.MemoryStore() }
     case 'connect-pg-simple': {

@@ -206,7 +206,15 @@ async function sharedRun(contender, pg, log) {
     log(
       `shared ${contender.name}: ${ok} increments acknowledged, counter ${final}, lost ${lost}, failed ${r.non2xx}`,
     )
-    return { ok, final, lost, lostShare: ok > 0 ? lost / ok : Number.NaN, failed: r.non2xx + r.errors }
+    return {
+      ok,
+      final,
+      lost,
+      lostShare: ok > 0 ? lost / ok : Number.NaN,
+      failed: r.non2xx + r.errors,
+      reqPerSec: r.requests.average,
+      p99: r.latency.p99,
+    }
   } finally {
     await server.stop()
     await dropTable(contender, table, pg)
@@ -233,8 +241,15 @@ export async function benchHttp(log, parts) {
         }
       }
     }
-    if (parts.includes('shared'))
-      for (const c of contenders) shared.push({ contender: c.name, ...(await sharedRun(c, pg, log)) })
+    if (parts.includes('shared')) {
+      // Sessile twice: its default mode, then its serialised mode (a lease on the session row).
+      const sharedContenders = contenders.flatMap((c) =>
+        c.name === 'sessile pg' || c.name === 'sessile mysql'
+          ? [c, { ...c, name: `${c.name} serialized` }]
+          : [c],
+      )
+      for (const c of sharedContenders) shared.push({ contender: c.name, ...(await sharedRun(c, pg, log)) })
+    }
   } finally {
     if (pg.exact)
       await pg.admin

@@ -167,8 +167,26 @@ export function httpSection(rows, exactPg, targets) {
 
 export function sharedSection(rows) {
   return table(
-    ['store', 'increments acknowledged', 'counter after', 'lost', 'lost %', 'failed requests'],
-    rows.map((r) => [r.contender, r.ok, r.final, r.lost, (r.lostShare * 100).toFixed(1), r.failed]),
+    [
+      'store',
+      'increments acknowledged',
+      'counter after',
+      'lost',
+      'lost %',
+      'failed requests',
+      'req/s',
+      'p99 ms',
+    ],
+    rows.map((r) => [
+      r.contender,
+      r.ok,
+      r.final,
+      r.lost,
+      (r.lostShare * 100).toFixed(1),
+      r.failed,
+      Math.round(r.reqPerSec ?? 0),
+      r.p99 ?? '',
+    ]),
   )
 }
 

@@ -60,7 +60,7 @@ if (config.parts.includes('http') || config.parts.includes('shared')) {
   if (shared.length)
     sections.push(
       `### Shared session: ${config.connections} connections on one cookie, ${config.sharedRequests} increments of one counter\n\n${sharedSection(shared)}\n\n` +
-        '_Sessile runs in its default mode (merge of different fields; the same field changed by two requests: the later save wins). A serialised mode does not exist yet._',
+        '_`sessile pg` / `sessile mysql`: the default mode (concurrent changes of different fields merge; the same field changed by two requests: the later save wins). `… serialized`: `createSessions({ serialize: true })`, a lease on the session row taken at load and released at save, so requests of one session run one after another._',
     )
 }
 if (process.env.BENCH_MEMORY === '1') {
