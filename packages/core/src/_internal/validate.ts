@@ -5,6 +5,9 @@ import type { LeaseRequest, TouchRequest, WriteRequest } from '../store.js'
 export const MAX_KEY_BYTES = 255
 const MAX_REF_LENGTH = 255
 const MAX_TTL = 10 * 365 * 86_400_000
+// A lone surrogate has no UTF-8 form: drivers send it as U+FFFD, so two different keys would
+// name one SQL row (and two refs one user). Such keys and refs are refused like NUL.
+const LONE_SURROGATE = /\p{Surrogate}/u
 
 /**
  * Shared argument checks for stores, so every store refuses the same bad input with the same
@@ -15,23 +18,30 @@ export function checkKey(source: string, key: unknown): asserts key is string {
     typeof key !== 'string' ||
     key.length === 0 ||
     Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES ||
-    key.includes('\u0000')
+    key.includes('\u0000') ||
+    LONE_SURROGATE.test(key)
   ) {
     throw new SessionError(
       'E_INVALID',
       source,
-      `key must be a string of 1 to ${MAX_KEY_BYTES} UTF-8 bytes without NUL`,
+      `key must be a string of 1 to ${MAX_KEY_BYTES} UTF-8 bytes without NUL or lone surrogates`,
     )
   }
 }
 
 export function checkRef(source: string, ref: unknown): asserts ref is string | null {
   if (ref === null) return
-  if (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_REF_LENGTH || ref.includes('\u0000')) {
+  if (
+    typeof ref !== 'string' ||
+    ref.length === 0 ||
+    ref.length > MAX_REF_LENGTH ||
+    ref.includes('\u0000') ||
+    LONE_SURROGATE.test(ref)
+  ) {
     throw new SessionError(
       'E_INVALID',
       source,
-      `ref must be null or a string of 1 to ${MAX_REF_LENGTH} characters without NUL`,
+      `ref must be null or a string of 1 to ${MAX_REF_LENGTH} characters without NUL or lone surrogates`,
     )
   }
 }

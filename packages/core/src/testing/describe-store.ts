@@ -158,6 +158,18 @@ export function describeStore(
       it('refuses an empty key with E_INVALID', async () => {
         await expect(store.read('')).rejects.toSatisfy((e) => isSessionError(e) && e.code === 'E_INVALID')
       })
+
+      it('refuses lone surrogates in keys and refs: a driver would send U+FFFD and hit another row', async () => {
+        const victim = `\ufffd-${uniq()}`
+        await put(victim, 'victim', { ref: '\ufffd' })
+        const invalid = (e: unknown) => isSessionError(e) && e.code === 'E_INVALID'
+        const twin = victim.replace('\ufffd', '\ud800')
+        await expect(store.read(twin)).rejects.toSatisfy(invalid)
+        await expect(store.destroy(twin)).rejects.toSatisfy(invalid)
+        await expect(store.destroyByRef('\udc00')).rejects.toSatisfy(invalid)
+        await expect(put(uniq(), 'x', { ref: 'a\ud800' })).rejects.toSatisfy(invalid)
+        expect(text((await store.read(victim))!.data)).toBe('victim')
+      })
     })
 
     describe('write', () => {
