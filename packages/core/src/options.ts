@@ -159,7 +159,8 @@ export function resolveOptions<T extends SessionData>(
     const r = userRef(data)
     if (r === null || r === undefined || r === '') return null
     if (typeof r === 'number' && Number.isFinite(r)) return String(r)
-    if (typeof r === 'string' && r.length <= 255 && !r.includes('\u0000') && !/\p{Surrogate}/u.test(r)) return r
+    if (typeof r === 'string' && r.length <= 255 && !r.includes('\u0000') && !/\p{Surrogate}/u.test(r))
+      return r
     throw new SessionError(
       'E_INVALID',
       'ref',
