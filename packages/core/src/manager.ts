@@ -385,7 +385,12 @@ export function createSessions<T extends SessionData = SessionData>(
   }
 
   // The row went away while the request ran (logout elsewhere, expiry): never bring it back.
+  // The session is over: a later commit of the same object (express-session calls touch after an
+  // explicit save) must write nothing, not insert it again under the old id.
   function gone(session: Session<T>): CommitResult {
+    const st = session[kState]
+    st.loaded = null
+    st.destroyed = true
     return { cookie: 'clear', id: session.id, expires: null, write: 'none' }
   }
 

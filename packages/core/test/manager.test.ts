@@ -251,6 +251,11 @@ describe('commit', () => {
     slow.set('late', true)
     expect((await sessions.commit(slow)).cookie).toBe('clear')
     expect(await store.count()).toBe(0)
+    // express-session commits the same object again (touch after an explicit save): still nothing.
+    slow.set('later', true)
+    expect((await sessions.commit(slow)).write).toBe('none')
+    expect(await store.count()).toBe(0)
+    expect((await sessions.load(id)).isNew).toBe(true)
   })
 
   it('refuses data that cannot be JSON and data over maxSize, writing nothing', async () => {
