@@ -14,5 +14,7 @@ export default defineProject({
     exclude: ['test/faults/**'],
     hookTimeout: 60_000,
     testTimeout: 120_000,
+    // global.gc for the sustained-load test's heap figures (heap after a full collection).
+    execArgv: ['--expose-gc'],
   },
 })
