@@ -69,13 +69,59 @@ export function mysqlStore(options: MysqlStoreOptions): SqlSessionStore {
 }
 
 function borrowed(given: unknown): MysqlClient {
-  const candidate = given as { promise?: () => unknown; execute?: unknown } | null | undefined
-  // drizzle-orm/mysql2 accepts callback clients too; their promise wrapper shares the same pool.
-  const client = typeof candidate?.promise === 'function' ? candidate.promise() : candidate
-  if (typeof (client as Partial<MysqlClient> | undefined)?.execute !== 'function') {
+  const candidate = given as Partial<CoreClient> | null | undefined
+  // drizzle-orm/mysql2 accepts callback clients too; they are driven through their callback API.
+  if (isCore(candidate)) return direct(candidate)
+  // mysql2's own promise pool or connection wraps a callback one (`.pool` / `.connection`): drive
+  // that one. Other wrappers are used as given: they may add behaviour of their own.
+  const wrapper = given as { pool?: unknown; connection?: unknown; constructor?: { name?: unknown } }
+  const inner = wrapper?.pool ?? wrapper?.connection
+  if (PROMISE_WRAPPERS.has(String(wrapper?.constructor?.name)) && isCore(inner)) {
+    return direct(inner, given as MysqlClient)
+  }
+  if (typeof (given as Partial<MysqlClient> | undefined)?.execute !== 'function') {
     throw optionError(NAME, 'db must be a drizzle-orm/mysql2 database and client a mysql2 pool or connection')
   }
-  return client as MysqlClient
+  return given as MysqlClient
+}
+
+const PROMISE_WRAPPERS = new Set(['PromisePool', 'PromiseConnection', 'PromisePoolConnection'])
+
+type Done = (error: unknown, rows?: unknown, fields?: unknown) => void
+
+/** The callback API of a mysql2 pool or connection (`mysql2`, not `mysql2/promise`). */
+interface CoreClient {
+  execute(sql: string, values: unknown, done: Done): unknown
+  execute(sql: string, done: Done): unknown
+  query(sql: string, values: unknown, done: Done): unknown
+  query(sql: string, done: Done): unknown
+  promise(): unknown
+}
+
+function isCore(value: unknown): value is CoreClient {
+  const v = value as Partial<CoreClient> | null | undefined
+  return typeof v?.promise === 'function' && typeof v.execute === 'function' && typeof v.query === 'function'
+}
+
+/**
+ * A MysqlClient over mysql2's callback API. Its promise API captures a stack trace on every call
+ * (the `trace` option, on by default): about a quarter of the CPU time a one-row statement costs
+ * the app. The store wraps every failure with its action, so that trace is not needed.
+ * Transactions (rare: sweep, destroyByRef) still take their connection through the promise API.
+ */
+function direct(core: CoreClient, wrapped = core.promise() as MysqlClient): MysqlClient {
+  const call =
+    (method: 'execute' | 'query') =>
+    (sql: string, values?: unknown): Promise<[unknown, unknown]> =>
+      new Promise((resolve, reject) => {
+        const done: Done = (error, rows, fields) => (error ? reject(error) : resolve([rows, fields]))
+        if (values === undefined) core[method](sql, done)
+        else core[method](sql, values, done)
+      })
+  const client: MysqlClient = { execute: call('execute'), query: call('query') }
+  const getConnection = wrapped.getConnection
+  if (typeof getConnection === 'function') client.getConnection = () => getConnection.call(wrapped)
+  return client
 }
 
 function ownPool(options: MysqlStoreOptions): { client: MysqlClient; close: () => Promise<void> } {
@@ -109,7 +155,7 @@ function ownPool(options: MysqlStoreOptions): { client: MysqlClient; close: () =
   })
   let closed = false
   return {
-    client: pool.promise() as unknown as MysqlClient,
+    client: direct(pool as unknown as CoreClient),
     close: async () => {
       if (closed) return
       closed = true

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import {
   decodeEnvelope,
   deserialize,
@@ -71,9 +71,9 @@ function split(sess: unknown): Parts {
   }
   if (!isObject(plain)) throw new SessionError('E_SERIALIZE', SOURCE, 'session must be a plain object')
   const { [PENDING_FIELD]: token, cookie, ...data } = plain
-  const kept = isObject(cookie) ? { ...cookie } : {}
-  // `expires` moves on every request; storing it would make every session look changed.
-  delete kept.expires
+  // `expires` moves on every request; storing it would make every session look changed. (Left
+  // out rather than deleted: `delete` turns the object into a slow dictionary.)
+  const { expires: _expires, ...kept } = isObject(cookie) ? cookie : {}
   return { token: typeof token === 'string' ? token : null, data, cookie: kept }
 }
 
@@ -82,7 +82,8 @@ const MAX_TTL = 10 * 365 * 86_400_000
 // A token names the id it was issued for (by digest, so a session serialised to a page does not
 // reveal its id): apps copy old fields, token included, onto the new session at regenerate.
 const digest = (sid: string): string => createHash('sha256').update(sid).digest('base64url').slice(0, 16)
-const tokenFor = (sid: string): string => `${randomBytes(12).toString('base64url')}.${digest(sid)}`
+// randomUUID draws from a buffered pool: a tenth of the cost of randomBytes per request.
+const tokenFor = (sid: string): string => `${randomUUID()}.${digest(sid)}`
 const belongsTo = (token: string | null, sid: string): token is string =>
   token?.endsWith(`.${digest(sid)}`) === true
 
@@ -104,6 +105,8 @@ function ttlOf(cookie: Record<string, unknown>, idle: number): number {
 export class SessileExpressStore extends expressSession.Store {
   readonly sessions: Sessions
   readonly #pending: Pending<Session>
+  /** Sessions `set` just inserted, by id, for express-session's second save of a regenerated one. */
+  readonly #inserted: Pending<Session>
 
   /**
    * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape.
@@ -138,6 +141,18 @@ export class SessileExpressStore extends expressSession.Store {
     this.#pending = new Pending(limit, ttl, (session) => {
       sessions.release(session).catch(() => {})
     })
+    this.#inserted = new Pending(limit, Math.min(ttl, 60_000))
+  }
+
+  /**
+   * The session `get(sid)` loaded under this token, if still remembered. A token is issued for a
+   * session of that id, so finding it with `sid` proves it belongs to `sid` without hashing again.
+   */
+  #remembered(token: string | null, sid: string, take: boolean): Session | undefined {
+    const session = token ? this.#pending.get(token) : undefined
+    if (session?.id !== sid) return undefined
+    if (take) this.#pending.take(token as string)
+    return session
   }
 
   /** How many loaded sessions are remembered for merging right now. */
@@ -154,14 +169,19 @@ export class SessileExpressStore extends expressSession.Store {
       if (session.isNew) return null
       const token = tokenFor(sid)
       if (this.#pending.limit > 0) this.#pending.put(token, session)
-      const { cookie, ...data } = JSON.parse(JSON.stringify(session.data)) as SessionData
-      const settings = isObject(cookie) ? cookie : {}
+      // session.data was parsed from the row for this call alone, so its fields are handed out
+      // without a copy: `set` replaces session.data with what express-session passes back, and
+      // `touch` runs only when express-session found that unchanged.
+      // (Object.assign and plain assignments: a literal with spreads and a computed key took
+      // several times as long.)
+      const out: Record<string, unknown> = Object.assign({}, session.data)
+      const settings = isObject(out.cookie) ? out.cookie : {}
       const hasMaxAge = typeof settings.originalMaxAge === 'number'
-      return {
-        ...data,
-        cookie: { ...settings, expires: hasMaxAge ? (session.expires?.toISOString() ?? null) : null },
-        [PENDING_FIELD]: token,
-      } as unknown as ExpressSessionData
+      const cookie: Record<string, unknown> = Object.assign({}, settings)
+      cookie.expires = hasMaxAge ? (session.expires?.toISOString() ?? null) : null
+      out.cookie = cookie
+      out[PENDING_FIELD] = token
+      return out as unknown as ExpressSessionData
     })
   }
 
@@ -169,16 +189,16 @@ export class SessileExpressStore extends expressSession.Store {
     run(callback, async () => {
       const parts = split(sess)
       const { data, cookie } = parts
-      const token = belongsTo(parts.token, sid) ? parts.token : null
+      let session = this.#remembered(parts.token, sid, false)
+      const token = session || belongsTo(parts.token, sid) ? parts.token : null
       const empty = Object.keys(data).length === 0
-      let session = token ? this.#pending.get(token) : undefined
-      if (session && session.id !== sid) session = undefined
       if (!session && token) {
         // Loaded by this request but no longer remembered: save against the current row.
         session = await this.sessions.load(sid)
         // The row went away meanwhile (logout elsewhere, expiry): never bring it back.
         if (session.isNew) return
       }
+      if (!session && !token) session = this.#inserted.get(sid)
       if (!session) {
         // A new session (express-session's generate or regenerate). Strict mode: an empty one
         // is never stored, and ids must have the shape the manager issues.
@@ -204,14 +224,22 @@ export class SessileExpressStore extends expressSession.Store {
         await this.sessions.destroy(result.id)
         throw new SessionError('E_CONFLICT', SOURCE, 'a session with this id already exists')
       }
+      // express-session saves a regenerated session once more when the response ends (it tracks
+      // explicit saves only of sessions it loaded or generated itself): remember the new row by
+      // its id for a short while, so that save updates it (usually writes nothing) instead of
+      // inserting the same id again.
+      if (result.write === 'insert' && this.#pending.limit > 0) this.#inserted.put(sid, session)
     })
   }
 
   override touch(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
     run(callback, async () => {
-      const { token, cookie } = split(sess)
-      let session = belongsTo(token, sid) ? this.#pending.take(token) : undefined
-      if (!session || session.id !== sid) {
+      // Only the token and the cookie's lifetime matter here: no JSON copy of the whole session.
+      const fields = isObject(sess) ? (sess as Record<string, unknown>) : {}
+      const raw = fields[PENDING_FIELD]
+      const cookie = isObject(fields.cookie) ? fields.cookie : {}
+      let session = this.#remembered(typeof raw === 'string' ? raw : null, sid, true)
+      if (!session) {
         session = await this.sessions.load(sid)
         if (session.isNew) return
       }

@@ -174,6 +174,20 @@ describe('expressStore with express-session', () => {
     expect(await sessions.findByRef('kim')).toHaveLength(1)
   })
 
+  it('login (regenerate, then save) costs one insert: the end-of-response save finds the new row', async () => {
+    const store = new CountingStore()
+    const sessions = createSessions({ store, ref: (d) => (d.user as string) ?? null })
+    const call = await serve(contractApp(sessions).app)
+    await call('/count')
+    expect(store.writes).toBe(1)
+    expect((await call('/login?user=ann', 'POST')).status).toBe(200)
+    // express-session saves a regenerated session again at res.end; give that save time to land.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(store.writes).toBe(2)
+    expect(await sessions.count()).toBe(1)
+    expect((await call('/data')).body.data).toMatchObject({ user: 'ann' })
+  })
+
   it('the pending map stays within its limit', async () => {
     const sessions = createSessions({ store: new MemoryStore() })
     const { app, store } = contractApp(sessions, { pendingLimit: 3 })

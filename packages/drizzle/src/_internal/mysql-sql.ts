@@ -128,6 +128,8 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
     destroyRef: statement(`SELECT ref FROM ${t} WHERE ${K} = :key`),
     // Deletes only the row whose ref we read, so the ref we report is the one that was deleted.
     destroy: statement(`DELETE FROM ${t} WHERE ${K} = :key AND ref <=> :ref`),
+    // MariaDB (10.0+) reports the deleted row itself: one statement instead of destroyRef + destroy.
+    destroyReturning: statement(`DELETE FROM ${t} WHERE ${K} = :key RETURNING ref`),
     // LIMIT is inlined (a checked integer): MySQL 8 refuses a DOUBLE-typed LIMIT parameter.
     sweepLock: (limit: number) =>
       statement(
@@ -161,7 +163,8 @@ WHERE ${K} = :key AND expiry > ${N} AND (lease IS NULL OR lease_expiry <= ${N} O
     ),
     clear: statement(`DELETE FROM ${t}`),
     now: statement(`SELECT ${ms(N)} AS now`),
-    maxPacket: statement('SELECT @@max_allowed_packet AS p'),
+    // The version tells MariaDB (which has DELETE ... RETURNING) from MySQL at start-up.
+    maxPacket: statement('SELECT @@max_allowed_packet AS p, VERSION() AS v'),
   }
 }
 

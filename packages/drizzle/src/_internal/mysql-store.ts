@@ -75,6 +75,8 @@ export class MysqlSqlStore implements SqlSessionStore {
   readonly #ready: Ready
   readonly #close: () => Promise<void>
   readonly #limited = new Map<string, Statement>()
+  // MariaDB has DELETE ... RETURNING (one round trip per destroy); learnt at start-up.
+  #returning = false
   // A single connection (no pool) must not interleave our transactions with other statements.
   #queue: Promise<unknown> = Promise.resolve()
 
@@ -99,8 +101,10 @@ export class MysqlSqlStore implements SqlSessionStore {
   async #probePacket(): Promise<void> {
     try {
       const [rows] = await this.#client.execute(this.#sql.maxPacket.text)
-      const p = toInt((rows as Row[])[0]?.p)
+      const row = (rows as Row[])[0]
+      const p = toInt(row?.p)
       if (Number.isFinite(p) && p > PACKET_OVERHEAD) this.#serverMax = p - PACKET_OVERHEAD
+      this.#returning = /mariadb/i.test(toNullableText(row?.v) ?? '')
     } catch {
       // Servers that hide the variable keep the configured limit.
     }
@@ -126,7 +130,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   }
 
   async #execute(action: string, s: Statement, values: Record<string, unknown>): Promise<unknown> {
-    await this.#start(action)
+    if (!this.#ready.done) await this.#start(action)
     const params = bind(s, values)
     try {
       return (await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(s.text, params)))[0]
@@ -217,9 +221,11 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async write(req: WriteRequest): Promise<WriteResult> {
     validateWrite(this.name, req, this.maxDataBytes)
-    await this.#start('write')
-    // The server limit is known only after start-up; check again before sending anything.
-    validateWrite(this.name, req, this.maxDataBytes)
+    if (!this.#ready.done) {
+      await this.#start('write')
+      // The server limit is known only after start-up; check again before sending anything.
+      validateWrite(this.name, req, this.maxDataBytes)
+    }
     const values = {
       key: req.key,
       data: asBuffer(req.data),
@@ -284,6 +290,18 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async destroy(key: string): Promise<SessionRef | null> {
     validateKey(this.name, key)
+    if (!this.#ready.done) await this.#start('destroy')
+    if (this.#returning) {
+      try {
+        const row = (await this.#rows('destroy', this.#sql.destroyReturning, { key }))[0]
+        return row ? { key, ref: toNullableText(row.ref) } : null
+      } catch (error) {
+        // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
+        // two-statement path from now on.
+        if ((error as { cause?: { errno?: unknown } }).cause?.errno !== 1064) throw error
+        this.#returning = false
+      }
+    }
     // MySQL 8 has no DELETE ... RETURNING: read the ref, then delete only if it is still that ref.
     // A concurrent change of ref makes the delete miss and we look again; a concurrent delete
     // makes it miss and the next look finds nothing, so each row is reported once.
