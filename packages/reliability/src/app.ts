@@ -104,6 +104,14 @@ export function listen(app: express.Express): Promise<RunningApp> {
   })
 }
 
+/** The session id inside an express-session cookie (`connect.sid=s%3A<id>.<signature>`). */
+export function idOf(cookie: string | null): string {
+  const value = decodeURIComponent((cookie ?? '').split('=')[1] ?? '')
+  const id = value.startsWith('s:') ? value.slice(2, value.lastIndexOf('.')) : ''
+  if (!id) throw new Error(`no session id in cookie ${cookie}`)
+  return id
+}
+
 /** A client with its own cookie jar (one cookie name, as express-session uses). */
 export class Client {
   cookie: string | null = null

@@ -10,22 +10,13 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSessions, type SessionStore, type Sessions } from '@sessile/core'
-import { mysqlStore } from '@sessile/drizzle/mysql'
-import { pgStore } from '@sessile/drizzle/pg'
-import {
-  dropMysqlTables,
-  dropPgTables,
-  MYSQL_URL,
-  PG_URL,
-  reachMysql,
-  reachPg,
-  uniqueTable,
-} from '@sessile/drizzle/testing'
+import { uniqueTable } from '@sessile/drizzle/testing'
 import { type ExpiryNotifier, expiryNotifier } from '@sessile/notify'
 // @ts-expect-error autocannon ships no type declarations; the part used here is typed below.
 import autocannonUntyped from 'autocannon'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { databases } from '../src/databases.js'
 import { figure } from '../src/figures.js'
 
 const SECTION = 'Load'
@@ -57,30 +48,7 @@ const autocannon = autocannonUntyped as (opts: {
   setupClient: (client: { setRequests(requests: CannonRequest[]): void }) => void
 }) => Promise<CannonResult>
 
-const pgReach = await reachPg()
-const mysqlReach = await reachMysql()
-
-interface Db {
-  name: string
-  skip: boolean
-  store(table: string): SessionStore
-  drop(table: string): Promise<void>
-}
-
-const databases: Db[] = [
-  {
-    name: 'PostgreSQL',
-    skip: pgReach.skip,
-    store: (table) => pgStore({ url: PG_URL, table, max: 8 }),
-    drop: (table) => dropPgTables(table),
-  },
-  {
-    name: 'MariaDB',
-    skip: mysqlReach.skip,
-    store: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: 8 }),
-    drop: (table) => dropMysqlTables(table),
-  },
-]
+const dbs = await databases(8)
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -95,7 +63,7 @@ async function heapAfterGc(): Promise<number> {
 
 const MB = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10
 
-for (const db of databases) {
+for (const db of dbs) {
   describe.skipIf(db.skip)(`sustained load on ${db.name}`, () => {
     const table = uniqueTable('load')
     let store: SessionStore

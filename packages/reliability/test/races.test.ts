@@ -7,19 +7,10 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSessions, type LeaseRequest, type SessionStore, type Sessions } from '@sessile/core'
-import { mysqlStore } from '@sessile/drizzle/mysql'
-import { pgStore } from '@sessile/drizzle/pg'
-import {
-  dropMysqlTables,
-  dropPgTables,
-  MYSQL_URL,
-  PG_URL,
-  reachMysql,
-  reachPg,
-  uniqueTable,
-} from '@sessile/drizzle/testing'
+import { uniqueTable } from '@sessile/drizzle/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { Client, idOf, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { databases } from '../src/databases.js'
 import { figure } from '../src/figures.js'
 
 const SECTION = 'Races'
@@ -27,9 +18,6 @@ const CONCURRENCY = 32
 const ROUNDS = 20
 const LEASE_MS = 2000
 const SERIALIZE = { lease: '2s', wait: '30s' } as const
-
-const pgReach = await reachPg()
-const mysqlReach = await reachMysql()
 
 /**
  * The real store, seen through a thin wrapper that tells when a request has loaded a session
@@ -81,37 +69,9 @@ class Loads {
   }
 }
 
-/** The session id inside an express-session cookie (`connect.sid=s%3A<id>.<signature>`). */
-function idOf(cookie: string | null): string {
-  const value = decodeURIComponent((cookie ?? '').split('=')[1] ?? '')
-  const id = value.startsWith('s:') ? value.slice(2, value.lastIndexOf('.')) : ''
-  if (!id) throw new Error(`no session id in cookie ${cookie}`)
-  return id
-}
+const dbs = await databases(10)
 
-interface Db {
-  name: string
-  skip: boolean
-  store(table: string): SessionStore
-  drop(table: string): Promise<void>
-}
-
-const databases: Db[] = [
-  {
-    name: 'PostgreSQL',
-    skip: pgReach.skip,
-    store: (table) => pgStore({ url: PG_URL, table, max: 10 }),
-    drop: (table) => dropPgTables(table),
-  },
-  {
-    name: 'MariaDB',
-    skip: mysqlReach.skip,
-    store: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: 10 }),
-    drop: (table) => dropMysqlTables(table),
-  },
-]
-
-for (const db of databases) {
+for (const db of dbs) {
   describe.skipIf(db.skip)(`races on ${db.name}`, () => {
     const table = uniqueTable('races')
     const loads = new Loads()

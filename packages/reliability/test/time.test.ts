@@ -11,21 +11,12 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSessions, type SessionStore, type Sessions } from '@sessile/core'
-import { mysqlStore } from '@sessile/drizzle/mysql'
-import { pgStore } from '@sessile/drizzle/pg'
-import {
-  dropMysqlTables,
-  dropPgTables,
-  MYSQL_URL,
-  PG_URL,
-  reachMysql,
-  reachPg,
-  uniqueTable,
-} from '@sessile/drizzle/testing'
+import { MYSQL_URL, PG_URL, uniqueTable } from '@sessile/drizzle/testing'
 import mysql from 'mysql2/promise'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { Client, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { Client, idOf, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { type Db as BaseDb, databases } from '../src/databases.js'
 import { type Figure, figure } from '../src/figures.js'
 
 const SECTION = 'Time'
@@ -36,9 +27,6 @@ const SKEW = 600_000
 const IDLE_PROBES = Array.from({ length: 18 }, (_, i) => 1500 + i * 100)
 /** The continuously used session is requested this often. */
 const BUSY_EVERY = 250
-
-const pgReach = await reachPg()
-const mysqlReach = await reachMysql()
 
 const RealDate = Date
 
@@ -61,14 +49,6 @@ function skewClock(offset: number): () => void {
   }
 }
 
-/** The session id inside an express-session cookie (`connect.sid=s%3A<id>.<signature>`). */
-function idOf(cookie: string | null): string {
-  const value = decodeURIComponent((cookie ?? '').split('=')[1] ?? '')
-  const id = value.startsWith('s:') ? value.slice(2, value.lastIndexOf('.')) : ''
-  if (!id) throw new Error(`no session id in cookie ${cookie}`)
-  return id
-}
-
 /** The database's clock and a row's times, ms since the epoch, read in one statement. */
 interface RowClock {
   now: number
@@ -88,19 +68,14 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 
 const expiredAt = (r: RowClock): boolean | null => (r.expiry === null ? null : r.expiry <= r.now)
 
-interface Db {
-  name: string
-  skip: boolean
-  store(table: string): SessionStore
+interface Db extends BaseDb {
   checker(table: string): Checker
-  drop(table: string): Promise<void>
 }
 
-const databases: Db[] = [
+const [pgDb, mysqlDb] = await databases(4)
+const databases_: Db[] = [
   {
-    name: 'PostgreSQL',
-    skip: pgReach.skip,
-    store: (table) => pgStore({ url: PG_URL, table, max: 4 }),
+    ...pgDb,
     checker(table) {
       const sql = postgres(PG_URL, { max: 2, onnotice: () => {} })
       const t = `"${table.replace(/"/g, '""')}"`
@@ -117,12 +92,9 @@ const databases: Db[] = [
         close: () => sql.end({ timeout: 1 }),
       }
     },
-    drop: (table) => dropPgTables(table),
   },
   {
-    name: 'MariaDB',
-    skip: mysqlReach.skip,
-    store: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: 4 }),
+    ...mysqlDb,
     checker(table) {
       const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 })
       const ms = (x: string) => `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${x}) DIV 1000)`
@@ -140,7 +112,6 @@ const databases: Db[] = [
         close: () => pool.end(),
       }
     },
-    drop: (table) => dropMysqlTables(table),
   },
 ]
 
@@ -290,7 +261,7 @@ async function scenario(env: Env): Promise<Outcome> {
 const envs = new Map<Db, Env>()
 
 beforeAll(async () => {
-  for (const db of databases) {
+  for (const db of databases_) {
     if (db.skip) continue
     const table = uniqueTable('time')
     const store = db.store(table)
@@ -330,7 +301,7 @@ for (const skew of [SKEW, -SKEW]) {
     afterAll(() => {
       for (const f of recorded) figure(f)
     })
-    for (const db of databases) {
+    for (const db of databases_) {
       ;(db.skip ? it.skip : it.concurrent)(
         `${db.name}: expiry follows the database clock (idle 2 s, absolute 4 s)`,
         async ({ expect }) => {
