@@ -96,6 +96,9 @@ export interface ResolvedOptions<T extends SessionData> {
   serialize: { lease: number; wait: number } | null
 }
 
+// Refs are stored as UTF-8; a lone surrogate has no UTF-8 form and would become U+FFFD.
+const LONE_SURROGATE = /\p{Surrogate}/u
+
 const fail = (message: string): never => {
   throw new SessionError('E_OPTION', 'options', message)
 }
@@ -159,8 +162,7 @@ export function resolveOptions<T extends SessionData>(
     const r = userRef(data)
     if (r === null || r === undefined || r === '') return null
     if (typeof r === 'number' && Number.isFinite(r)) return String(r)
-    if (typeof r === 'string' && r.length <= 255 && !r.includes('\u0000') && !/\p{Surrogate}/u.test(r))
-      return r
+    if (typeof r === 'string' && r.length <= 255 && !r.includes('\u0000') && !LONE_SURROGATE.test(r)) return r
     throw new SessionError(
       'E_INVALID',
       'ref',

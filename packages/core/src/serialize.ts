@@ -3,7 +3,6 @@ import { SessionError } from './errors.js'
 /** The data of a session: a JSON object. */
 export type SessionData = Record<string, unknown>
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 // `__proto__` as an own key is harmless inside the parsed object but turns into a prototype
@@ -34,7 +33,9 @@ export function serialize(data: unknown): Uint8Array {
       { cause },
     )
   }
-  return encoder.encode(text)
+  // Buffer.from is several times faster than TextEncoder for short strings (same bytes; lone
+  // surrogates become U+FFFD either way).
+  return Buffer.from(text, 'utf8')
 }
 
 function reviveSafe(this: unknown, key: string, value: unknown): unknown {
