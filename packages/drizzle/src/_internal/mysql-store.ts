@@ -31,9 +31,8 @@ import {
 } from './mysql-sql.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { Ready } from './ready.js'
+import { type Row, toInfo, toReadResult, toRef } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
-
-type Row = Record<string, unknown>
 
 /** The promise API of a mysql2 connection or pool, as far as the store uses it. */
 export interface MysqlQueryable {
@@ -216,7 +215,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   async read(key: string): Promise<ReadResult | null> {
     validateKey(this.name, key)
     const row = (await this.#rows('read', this.#sql.read, { key }))[0]
-    return row ? toRead(key, row) : null
+    return row ? toReadResult(key, row) : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -278,7 +277,8 @@ export class MysqlSqlStore implements SqlSessionStore {
     // MySQL has no UPDATE ... RETURNING: the row says whose lease it is now.
     const row = (await this.#rows('lease', this.#sql.leaseRead, values))[0]
     if (!row) return { ok: false, reason: 'missing' }
-    if (row.lease !== null && toText(row.lease) === req.token) return { ok: true, row: toRead(req.key, row) }
+    if (row.lease !== null && toText(row.lease) === req.token)
+      return { ok: true, row: toReadResult(req.key, row) }
     return { ok: false, reason: 'held', wait: Math.ceil(toInt(row.wait ?? 0)) }
   }
 
@@ -334,7 +334,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     const locked = rows as Row[]
     if (locked.length === 0) return []
     await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
-    return locked.map((r) => ({ key: toText(r.key), ref: toNullableText(r.ref) }))
+    return locked.map(toRef)
   }
 
   async findByRef(ref: string): Promise<SessionInfo[]> {
@@ -391,28 +391,4 @@ function unpack(insertId: number | string | bigint): { version: number; expiry: 
   const id = BigInt(insertId)
   if (id === 0n) return null
   return { version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
-}
-
-function toRead(key: string, row: Row): ReadResult {
-  return {
-    key,
-    data: toBytes(row.data),
-    ref: toNullableText(row.ref),
-    created: toDate(row.created),
-    modified: toDate(row.modified),
-    expiry: toDate(row.expiry),
-    version: toInt(row.version),
-    now: toDate(row.now),
-  }
-}
-
-function toInfo(row: Row): SessionInfo {
-  return {
-    key: toText(row.key),
-    ref: toNullableText(row.ref),
-    created: toDate(row.created),
-    modified: toDate(row.modified),
-    expiry: toDate(row.expiry),
-    version: toInt(row.version),
-  }
 }

@@ -23,9 +23,10 @@ import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
 import { Ready } from './ready.js'
+import { type Row, toInfo, toReadResult, toRef } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
 
-export type Row = Record<string, unknown>
+export type { Row }
 
 /** How the store reaches a PostgreSQL-wire database: postgres.js, PGlite or anything alike. */
 export interface PgExecutor {
@@ -95,7 +96,7 @@ export class PgSqlStore implements SqlSessionStore {
   async read(key: string): Promise<ReadResult | null> {
     validateKey(this.name, key)
     const row = (await this.#run('read', this.#sql.read, [key]))[0]
-    return row ? toRead(key, row) : null
+    return row ? toReadResult(key, row) : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -140,7 +141,7 @@ export class PgSqlStore implements SqlSessionStore {
     validateLease(this.name, req)
     const row = (await this.#run('lease', this.#sql.lease, [req.key, req.token, req.ttl]))[0]
     if (row && row.version !== null && row.version !== undefined) {
-      return { ok: true, row: toRead(req.key, row) }
+      return { ok: true, row: toReadResult(req.key, row) }
     }
     if (row?.live !== true) return { ok: false, reason: 'missing' }
     return { ok: false, reason: 'held', wait: Math.ceil(Number(row.wait ?? 0)) }
@@ -212,33 +213,5 @@ export class PgSqlStore implements SqlSessionStore {
     } catch (error) {
       throw storeError(this.name, 'close', error)
     }
-  }
-}
-
-function toRead(key: string, row: Row): ReadResult {
-  return {
-    key,
-    data: toBytes(row.data),
-    ref: toNullableText(row.ref),
-    created: toDate(row.created),
-    modified: toDate(row.modified),
-    expiry: toDate(row.expiry),
-    version: toInt(row.version),
-    now: toDate(row.now),
-  }
-}
-
-function toRef(row: Row): SessionRef {
-  return { key: toText(row.key), ref: toNullableText(row.ref) }
-}
-
-function toInfo(row: Row): SessionInfo {
-  return {
-    key: toText(row.key),
-    ref: toNullableText(row.ref),
-    created: toDate(row.created),
-    modified: toDate(row.modified),
-    expiry: toDate(row.expiry),
-    version: toInt(row.version),
   }
 }

@@ -1,0 +1,34 @@
+import type { ReadResult, SessionInfo, SessionRef } from '@sessile/core'
+import { toBytes, toDate, toInt, toNullableText, toText } from './values.js'
+
+/** A result row as any driver hands it back: column name to value. */
+export type Row = Record<string, unknown>
+
+/** A read (or lease) row of either dialect: the stored columns plus the store clock `now`. */
+export function toReadResult(key: string, row: Row): ReadResult {
+  return {
+    key,
+    data: toBytes(row.data),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+    now: toDate(row.now),
+  }
+}
+
+export function toRef(row: Row): SessionRef {
+  return { key: toText(row.key), ref: toNullableText(row.ref) }
+}
+
+export function toInfo(row: Row): SessionInfo {
+  return {
+    key: toText(row.key),
+    ref: toNullableText(row.ref),
+    created: toDate(row.created),
+    modified: toDate(row.modified),
+    expiry: toDate(row.expiry),
+    version: toInt(row.version),
+  }
+}
