@@ -8,7 +8,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { expect } from 'vitest'
 import { Client } from '../../src/app.js'
+import { figure } from '../../src/figures.js'
 
 const APP = fileURLToPath(new URL('./app-process.mjs', import.meta.url))
 const PACKAGES = fileURLToPath(new URL('../../../', import.meta.url))
@@ -240,4 +242,44 @@ export class Load {
     }
     return lost
   }
+}
+
+/**
+ * Stop the load, then print and assert what every fault test must show, whatever the fault:
+ * no crash, no unhandled rejection, no wrong or empty session in a 200, no committed session lost,
+ * every failure a clear 503. `label` names the run in the figures, e.g. 'PostgreSQL, 32 clients'.
+ */
+export async function finishLoad(load: Load, app: ChildApp, section: string, label: string): Promise<void> {
+  await load.stop()
+  const lost = await load.lost()
+  const stats = await app.stats()
+  const alive = app.alive()
+  if (load.samples.length > 0) console.log('[faults] samples:\n', load.samples.join('\n'))
+  if (lost.length > 0) console.log('[faults] lost:\n', lost.join('\n'))
+
+  const name = (what: string) => `${what} (${label})`
+  figure({ section, name: name('requests answered 200'), value: load.ok })
+  figure({ section, name: name('clear errors (503 JSON)'), value: load.clearErrors })
+  figure({
+    section,
+    name: name('unclear errors (other status, reset, timeout)'),
+    value: load.unclearErrors,
+    target: '0',
+  })
+  figure({ section, name: name('wrong or empty session in a 200'), value: load.wrong, target: '0' })
+  figure({ section, name: name('committed sessions lost'), value: lost.length, target: '0' })
+  figure({ section, name: name('crashes'), value: alive ? 0 : 1, target: '0' })
+  figure({
+    section,
+    name: name('unhandled rejections'),
+    value: stats.unhandledRejections + stats.uncaughtExceptions,
+    target: '0',
+  })
+
+  expect(alive).toBe(true)
+  expect(stats.unhandledRejections).toBe(0)
+  expect(stats.uncaughtExceptions).toBe(0)
+  expect(load.wrong).toBe(0)
+  expect(lost).toEqual([])
+  expect(load.unclearErrors).toBe(0)
 }
