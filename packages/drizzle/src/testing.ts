@@ -5,9 +5,16 @@
  * Imports both drivers; use it from tests only.
  */
 import { randomBytes } from 'node:crypto'
-import { createTcpProxy, dbUnavailable, type Reachability, type TcpProxy } from '@sessile/core/testing'
+import {
+  createTcpProxy,
+  dbUnavailable,
+  type LoadBalancedDatabase,
+  type Reachability,
+  type TcpProxy,
+} from '@sessile/core/testing'
 import mysql from 'mysql2/promise'
 import postgres from 'postgres'
+import { createStore } from './create-store.js'
 import type { SqlSessionStore } from './options.js'
 import { pgStore } from './pg.js'
 
@@ -89,4 +96,28 @@ export function pgTables(prefix: string) {
       await dropPgTables(...tables)
     },
   }
+}
+
+/**
+ * PostgreSQL and MariaDB as `describeLoadBalanced` takes them: each app process gets the URL, the
+ * suite's own checks use `createStore(url)`, and an unreachable database skips (fails under CI).
+ */
+export async function loadBalancedDatabases(): Promise<LoadBalancedDatabase[]> {
+  const [pg, mysql] = await Promise.all([reachPg(), reachMysql()])
+  return [
+    {
+      name: 'PostgreSQL',
+      url: PG_URL,
+      skip: pg.skip,
+      store: (table) => createStore(PG_URL, { table }),
+      drop: dropPgTables,
+    },
+    {
+      name: 'MariaDB',
+      url: MYSQL_URL,
+      skip: mysql.skip,
+      store: (table) => createStore(MYSQL_URL, { table }),
+      drop: dropMysqlTables,
+    },
+  ]
 }
