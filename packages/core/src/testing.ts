@@ -18,4 +18,5 @@ export {
   type LoadBalancedDatabase,
 } from './testing/http-adapter.js'
 export { dbUnavailable, type Reachability } from './testing/reachability.js'
+export { serveLoopback } from './testing/serve.js'
 export { createTcpProxy, type TcpProxy } from './testing/tcp-proxy.js'

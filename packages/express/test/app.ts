@@ -1,8 +1,6 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isSessionError, type Sessions } from '@sessile/core'
-import type { HttpAdapterApp } from '@sessile/core/testing'
+import { type HttpAdapterApp, serveLoopback } from '@sessile/core/testing'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
 import { type ExpressStoreOptions, expressStore, type SessileExpressStore } from '../src/index.js'
@@ -70,19 +68,7 @@ export function contractApp(
 }
 
 export function listen(app: express.Express): Promise<HttpAdapterApp> {
-  return new Promise((resolve) => {
-    const server: Server = app.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeAllConnections()
-          }),
-      })
-    })
-  })
+  return serveLoopback(app)
 }
 
 export type { SessileExpressStore }

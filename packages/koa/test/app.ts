@@ -1,8 +1,6 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Sessions } from '@sessile/core'
-import type { HttpAdapterApp } from '@sessile/core/testing'
+import { type HttpAdapterApp, serveLoopback } from '@sessile/core/testing'
 import Koa from 'koa'
 import session from 'koa-session'
 import { koaStore } from '../src/index.js'
@@ -47,17 +45,5 @@ export function contractApp(sessions: Sessions, options: { rolling?: boolean; re
 }
 
 export function listen(app: Koa): Promise<HttpAdapterApp> {
-  return new Promise((resolve) => {
-    const server: Server = app.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeAllConnections()
-          }),
-      })
-    })
-  })
+  return serveLoopback(app.callback())
 }

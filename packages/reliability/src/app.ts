@@ -12,10 +12,9 @@
  * - `GET /hang`: load the session and never answer (a request that dies holding it).
  * A SessionError ends the request with its status (503 when the store is down, 503 E_BUSY).
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isSessionError, type Sessions } from '@sessile/core'
+import { serveLoopback } from '@sessile/core/testing'
 import { expressStore } from '@sessile/express'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
@@ -89,19 +88,7 @@ export function reliabilityApp(sessions: Sessions): express.Express {
 
 /** Serve on 127.0.0.1, port 0. */
 export function listen(app: express.Express): Promise<RunningApp> {
-  return new Promise((resolve) => {
-    const server: Server = app.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeAllConnections()
-          }),
-      })
-    })
-  })
+  return serveLoopback(app)
 }
 
 /** The session id inside an express-session cookie (`connect.sid=s%3A<id>.<signature>`). */

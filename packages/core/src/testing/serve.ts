@@ -1,0 +1,25 @@
+import { createServer, type RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { HttpAdapterApp } from './http-adapter.js'
+
+/**
+ * Serve a Node request listener (an Express app, `koaApp.callback()`, …) on 127.0.0.1 at a free
+ * port. `close()` also drops keep-alive connections, so a suite's clean-up never waits on them.
+ */
+export function serveLoopback(listener: RequestListener): Promise<HttpAdapterApp> {
+  const server = createServer(listener)
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done())
+            server.closeAllConnections()
+          }),
+      })
+    })
+  })
+}
