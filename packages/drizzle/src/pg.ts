@@ -50,6 +50,12 @@ export interface PgStoreOptions extends SqlStoreOptions {
    * @default 10
    */
   connectTimeout?: number
+  /**
+   * Milliseconds one statement may take before the store gives up on it (cancelling it) and fails
+   * with `E_STORE`, so a request never hangs on a connection the server dropped mid-restart.
+   * @default 15000
+   */
+  queryTimeout?: number
 }
 
 /**
@@ -76,6 +82,30 @@ export function pgStore(options: PgStoreOptions): SqlSessionStore {
   return new PgSqlStore(NAME, pgExecutor(options), { ...resolved, schema })
 }
 
+type Pending = Promise<unknown> & { cancel?: () => unknown }
+
+/** Fail a statement that has not answered after `ms`, and ask the server to cancel it. */
+function withDeadline(query: Pending, ms: number): Promise<Row[]> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // The statement may still settle later; nobody waits for it any more.
+      query.catch(() => {})
+      Promise.resolve()
+        .then(() => query.cancel?.())
+        .catch(() => {})
+      reject(Object.assign(new Error(`statement did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }))
+    }, ms)
+  })
+  return Promise.race([query as Promise<Row[]>, late]).finally(() => clearTimeout(timer))
+}
+
+function queryTimeoutOf(options: PgStoreOptions): number {
+  const ms = options.queryTimeout ?? 15_000
+  if (!Number.isInteger(ms) || ms < 1) throw optionError(NAME, 'queryTimeout must be a whole number of ms')
+  return ms
+}
+
 function pgExecutor(options: PgStoreOptions): PgExecutor {
   const given = [options.url, options.db, options.client].filter((v) => v !== undefined).length
   if (given !== 1) throw optionError(NAME, 'give exactly one of url, db or client')
@@ -85,10 +115,11 @@ function pgExecutor(options: PgStoreOptions): PgExecutor {
     throw optionError(NAME, 'db must be a drizzle-orm/postgres-js database and client a postgres.js Sql')
   }
   const sql = client as Sql
+  const timeout = queryTimeoutOf(options)
   // A client set up for a transaction pooler (prepare: false) must keep working the same way.
   const prepare = (sql.options as { prepare?: boolean } | undefined)?.prepare !== false
   return {
-    query: (text, params) => sql.unsafe(text, params as never[], { prepare }) as unknown as Promise<Row[]>,
+    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare }), timeout),
     close: async () => {},
   }
 }
@@ -104,6 +135,7 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   if (typeof connectTimeout !== 'number' || !(connectTimeout > 0)) {
     throw optionError(NAME, 'connectTimeout must be a positive number of seconds')
   }
+  const timeout = queryTimeoutOf(options)
   const applicationName = options.applicationName ?? 'sessile'
   if (typeof applicationName !== 'string') throw optionError(NAME, 'applicationName must be a string')
   let sql: Sql
@@ -121,8 +153,7 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   }
   let closed = false
   return {
-    query: (text, params) =>
-      sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>,
+    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare: true }), timeout),
     close: async () => {
       if (closed) return
       closed = true

@@ -45,6 +45,8 @@ const store =
         max: pool,
         applicationName: process.env.FAULT_APP_NAME ?? 'sessile-faults',
         connectTimeout: 3,
+        // A statement stuck on a connection the restart dropped fails (503) instead of hanging.
+        queryTimeout: 5000,
       })
     : (await import('@sessile/drizzle/mysql')).mysqlStore({
         url,
