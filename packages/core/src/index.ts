@@ -33,7 +33,6 @@ export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { ResolvedOptions, SessionsOptions } from './options.js'
 export { deserialize, type SessionData, serialize } from './serialize.js'
 export { Session } from './session.js'
-// The store contract and the in-memory store
 export type {
   LeaseRequest,
   LeaseResult,
@@ -48,3 +47,5 @@ export type {
   WriteRequest,
   WriteResult,
 } from './store.js'
+// The store contract and the in-memory store
+export { touchSlack } from './store.js'

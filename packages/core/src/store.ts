@@ -106,7 +106,9 @@ export interface ListOptions {
  * Rules the conformance suite checks:
  * - `read` of a missing or expired key is `null`, never an error and never stale data.
  * - `write` is one atomic statement where the backend allows; `update` never resurrects.
- * - `touch` moves only the expiry of a live row; data and version stay as they are.
+ * - `touch` moves only the expiry of a live row; data and version stay as they are. A store may
+ *   leave the expiry alone when it would move by less than `touchSlack(ttl)` (1 % of the ttl, at
+ *   most 1 s), so that repeated touches need not each be a write; it still returns `true`.
  * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
  * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
  *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.
@@ -148,4 +150,13 @@ export interface SessionStore {
   release?(key: string, token: string): Promise<boolean>
   /** Release connections the store opened itself. */
   close(): Promise<void>
+}
+
+/**
+ * How far a store may leave a touched expiry short of `now + ttl` to skip a write: 1 % of the ttl,
+ * at most 1 s (the precision peers that keep whole seconds have anyway). The manager only touches
+ * when the expiry moves by `touchShare` (default 10 %) of the idle timeout, far above this.
+ */
+export function touchSlack(ttl: number): number {
+  return Math.min(1000, Math.floor(ttl / 100))
 }

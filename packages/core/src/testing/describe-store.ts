@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { isSessionError } from '../errors.js'
-import type { SessionStore, WriteRequest } from '../store.js'
+import { type SessionStore, touchSlack, type WriteRequest } from '../store.js'
 
 export interface DescribeStoreOptions {
   /** Skip the whole suite (e.g. the database is unreachable locally). */
@@ -349,6 +349,23 @@ export function describeStore(
         expect(after!.version).toBe(before!.version)
         expect(after!.modified.getTime()).toBe(before!.modified.getTime())
         expect(after!.expiry.getTime()).toBeGreaterThan(before!.expiry.getTime() + 30 * 60_000)
+      })
+
+      it('repeated touches all report the live row and keep the expiry within touchSlack of now + ttl', async () => {
+        const key = uniq()
+        await put(key, 'keep', { ttl: HOUR })
+        for (let i = 0; i < 3; i++) {
+          expect(await store.touch({ key, ttl: HOUR })).toBe(true)
+          const row = await store.read(key)
+          const ahead = row!.expiry.getTime() - row!.now.getTime()
+          expect(ahead).toBeLessThanOrEqual(HOUR)
+          // The read runs a moment after the touch: allow it a second on a loaded machine.
+          expect(ahead).toBeGreaterThan(HOUR - touchSlack(HOUR) - 1000)
+        }
+        // A ttl shorter by more than the slack moves the expiry back.
+        expect(await store.touch({ key, ttl: 60_000 })).toBe(true)
+        const row = await store.read(key)
+        expect(row!.expiry.getTime() - row!.now.getTime()).toBeLessThanOrEqual(60_000)
       })
 
       it('is false for a missing key and creates nothing', async () => {

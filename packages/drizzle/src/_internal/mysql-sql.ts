@@ -101,10 +101,12 @@ ON DUPLICATE KEY UPDATE
   data = :data, ref = :ref, modified = ${N}, ${RELEASE_IF}
 WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
 
-  // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says.
+  // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says. An expiry
+  // that would move by less than :slack µs stays as it is: with no lease to release the row is then
+  // unchanged, and InnoDB skips the write (repeated touches cost a locked read, not a redo record).
   const touch = (maxAge: boolean) =>
     statement(
-      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${liveExpiry(maxAge)}, NULL), ${RELEASE_IF} WHERE ${K} = :key AND expiry > ${N}`,
+      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, IF(ABS(TIMESTAMPDIFF(MICROSECOND, expiry, ${liveExpiry(maxAge)})) < :slack, expiry, ${liveExpiry(maxAge)}), NULL), ${RELEASE_IF} WHERE ${K} = :key AND expiry > ${N}`,
     )
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`

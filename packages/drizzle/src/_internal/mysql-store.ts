@@ -9,6 +9,7 @@ import {
   type StoredSession,
   storeError,
   type TouchRequest,
+  touchSlack,
   validateKey,
   validateLease,
   validateLimit,
@@ -266,6 +267,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       ttl: req.ttl * 1000,
       maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
       lease: req.lease ?? null,
+      slack: touchSlack(req.ttl) * 1000,
     })
     return toInt(ok.insertId) === 1
   }
