@@ -294,15 +294,8 @@ function sessileManager(name, db, makeStore) {
       const s = held.get(key)
       // A value never used before, so every commit really changes the session.
       s.set('n', ++writes)
-      const before = loadedState(s)?.version
       const r = await sessions.commit(s)
       if (r.write !== 'update') throw new Error(`manager update wrote ${r.write}`)
-      // Work around a manager bug (see docs/benchmarks.md): after an update commit the held session
-      // keeps its old version, so its next commit conflicts with itself and pays a re-read, a
-      // jittered sleep and a merge. A request commits once, so the bench keeps the version in step,
-      // but only when the manager did not: bumping a version the manager already moved would make
-      // every commit conflict with itself instead.
-      if (loadedState(s)?.version === before) keepVersion(s)
     },
     async insert() {
       const s = sessions.create({ ...base })
@@ -326,16 +319,6 @@ function sessileManager(name, db, makeStore) {
       await sessions.store.close()
     },
   }
-}
-
-function loadedState(session) {
-  const symbol = Object.getOwnPropertySymbols(session).find((x) => x.description === 'sessile.session.state')
-  return symbol ? session[symbol]?.loaded : undefined
-}
-
-function keepVersion(session) {
-  const loaded = loadedState(session)
-  if (loaded) loaded.version++
 }
 
 async function dropSessileTable(store) {

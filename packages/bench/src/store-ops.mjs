@@ -1,5 +1,5 @@
-// Store operations, contender after contender, in every run: read, update, touch, insert, destroy
-// at concurrency 1 and N, for each payload size. Loops are bounded by time and by key supply.
+// Store operations in every run: read, update, touch, insert, destroy at concurrency 1 and N, for
+// each payload size; the contenders of one database take turns on each operation. Loops are bounded by time and by key supply.
 import { performance } from 'node:perf_hooks'
 import { config, SIZES } from './config.mjs'
 import { newId } from './ids.mjs'
@@ -42,8 +42,13 @@ async function seed(contender, count) {
   return keys
 }
 
-async function runContender(c, keys, concurrency, results, sizeName) {
-  const record = (op, r) => {
+/**
+ * One round of every operation at one concurrency. Contenders take turns per operation (in an
+ * order that rotates from round to round), so each ratio compares windows seconds apart rather
+ * than a whole contender's pass apart: on a shared machine the load drifts between those.
+ */
+async function runRound(contenders, seeded, concurrency, results, sizeName, round) {
+  const record = (c, op, r) => {
     const id = `${c.name}|${sizeName}|${concurrency}|${op}`
     if (!results.has(id))
       results.set(id, {
@@ -59,44 +64,51 @@ async function runContender(c, keys, concurrency, results, sizeName) {
   }
   // Worker w only ever uses keys w, w + C, w + 2C, ...: no two workers race on one session,
   // as with independent users, so every contender's update is a plain update and not a merge.
-  const hot = keys.slice(0, HOT_KEYS)
-  const cursor = new Array(concurrency).fill(0)
-  const fromHot = (w) => {
-    const k = hot[(w + cursor[w] * concurrency) % hot.length]
-    cursor[w]++
-    return k
+  const state = new Map(
+    contenders.map((c) => {
+      const keys = seeded.get(c)
+      const hot = keys.slice(0, HOT_KEYS)
+      const cursor = new Array(concurrency).fill(0)
+      const fromHot = (w) => {
+        const k = hot[(w + cursor[w] * concurrency) % hot.length]
+        cursor[w]++
+        return k
+      }
+      const fromAll = (w) => keys[Math.floor(Math.random() * keys.length)] ?? fromHot(w)
+      return [c, { cursor, fromHot, fromAll, inserted: [], destroyed: 0 }]
+    }),
+  )
+  const phases = {
+    read: (c, s) => drive(concurrency, config.opMs, s.fromAll, (k) => c.read(k)),
+    update: (c, s) => drive(concurrency, config.opMs, s.fromHot, (k, n) => c.update(k, n)),
+    touch: (c, s) => drive(concurrency, config.opMs, s.fromHot, (k) => c.touch(k)),
+    insert: (c, s) =>
+      drive(
+        concurrency,
+        config.opMs,
+        () => newId(),
+        async (k) => {
+          const id = await c.insert(k)
+          s.inserted.push(typeof id === 'string' ? id : k)
+        },
+      ),
+    destroy: (c, s) =>
+      drive(
+        concurrency,
+        config.opMs,
+        () => s.inserted[s.destroyed++],
+        (k) => c.destroy(k),
+      ),
   }
-  const fromAll = (w) => keys[Math.floor(Math.random() * keys.length)] ?? fromHot(w)
-  if (c.prepare) await c.prepare(hot)
-
-  record('read', await drive(concurrency, config.opMs, fromAll, (k) => c.read(k)))
-  cursor.fill(0)
-  record('update', await drive(concurrency, config.opMs, fromHot, (k, n) => c.update(k, n)))
-  cursor.fill(0)
-  record('touch', await drive(concurrency, config.opMs, fromHot, (k) => c.touch(k)))
-  const inserted = []
-  record(
-    'insert',
-    await drive(
-      concurrency,
-      config.opMs,
-      () => newId(),
-      async (k) => {
-        const id = await c.insert(k)
-        inserted.push(typeof id === 'string' ? id : k)
-      },
-    ),
-  )
-  let d = 0
-  record(
-    'destroy',
-    await drive(
-      concurrency,
-      config.opMs,
-      () => inserted[d++],
-      (k) => c.destroy(k),
-    ),
-  )
+  for (const [i, op] of OPS.entries()) {
+    const shift = (round + i) % contenders.length
+    const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
+    for (const c of order) {
+      const s = state.get(c)
+      s.cursor.fill(0)
+      record(c, op, await phases[op](c, s))
+    }
+  }
 }
 
 /** All store-operation scenarios; returns one entry per (contender, size, concurrency, op). */
@@ -115,14 +127,14 @@ export async function benchStoreOps(log) {
         for (const c of contenders) {
           await c.setup(data)
           seeded.set(c, await seed(c, config.seed))
+          if (c.prepare) await c.prepare(seeded.get(c).slice(0, HOT_KEYS))
         }
+        let round = 0
         for (let run = 1; run <= config.runs; run++) {
-          for (const c of contenders) {
-            for (const concurrency of [1, config.connections]) {
-              await runContender(c, seeded.get(c), concurrency, results, sizeName)
-            }
-            log(`ops ${sizeName} run ${run}/${config.runs}: ${c.name} done`)
+          for (const concurrency of [1, config.connections]) {
+            await runRound(contenders, seeded, concurrency, results, sizeName, round++)
           }
+          log(`ops ${db} ${sizeName} run ${run}/${config.runs} done`)
         }
       } finally {
         for (const c of contenders) await c.close().catch((e) => log(`close ${c.name}: ${e.message}`))
