@@ -28,7 +28,7 @@ export type { DestroyReason, Listener, SessionEvents } from './events.js'
 export type { DecodeContext, EncodeContext, Encoded, Filter } from './filter.js'
 // Ids, durations, serialisation
 export { DEFAULT_ID_BYTES, generateId, isWellFormedId, MIN_ID_BYTES, storageKey } from './ids.js'
-export { type CommitResult, createSessions, type Sessions } from './manager.js'
+export { type CommitOptions, type CommitResult, createSessions, type Sessions } from './manager.js'
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { ResolvedOptions, SessionsOptions } from './options.js'
 export { deserialize, type SessionData, serialize } from './serialize.js'

@@ -32,6 +32,18 @@ export interface CommitResult {
   write: 'none' | 'insert' | 'update' | 'touch' | 'destroy'
 }
 
+/** How an adapter may help a commit. */
+export interface CommitOptions {
+  /**
+   * The adapter vouches that `session.data` still equals what was loaded (its framework compared
+   * it already, as express-session does before calling `touch`), so the commit skips serialising
+   * it and only moves the expiry (throttled by `touchShare`). Ignored for new, regenerated or
+   * destroyed sessions. A wrong vouch loses the unsaved change, so only pass it with proof.
+   * @default false
+   */
+  unchanged?: boolean
+}
+
 /** The framework-neutral session manager that every adapter drives. */
 export interface Sessions<T extends SessionData = SessionData> {
   readonly store: SessionStore
@@ -45,7 +57,7 @@ export interface Sessions<T extends SessionData = SessionData> {
    * Save what changed; see {@link CommitResult}. In serialised mode this also gives the session's
    * lease back, whatever the outcome.
    */
-  commit(session: Session<T>): Promise<CommitResult>
+  commit(session: Session<T>, options?: CommitOptions): Promise<CommitResult>
   /**
    * Serialised mode: give the lease back without saving (a request that failed or ends without
    * commit). A no-op for sessions that hold no lease, so adapters may call it unconditionally.
@@ -394,14 +406,15 @@ export function createSessions<T extends SessionData = SessionData>(
     return { cookie: 'clear', id: session.id, expires: null, write: 'none' }
   }
 
-  async function commit(session: Session<T>): Promise<CommitResult> {
+  async function commit(session: Session<T>, options?: CommitOptions): Promise<CommitResult> {
     const st = internals(session)
+    const unchanged = options?.unchanged === true
     const held = st.lease
-    if (!held) return save(session, st, undefined)
+    if (!held) return save(session, st, undefined, unchanged)
     st.lease = null
     let result: CommitResult | undefined
     try {
-      result = await save(session, st, held.token)
+      result = await save(session, st, held.token, unchanged)
       return result
     } finally {
       // Writes (update, touch) released the lease in their statement and destroy removed the row;
@@ -416,6 +429,7 @@ export function createSessions<T extends SessionData = SessionData>(
     session: Session<T>,
     st: SessionInternals,
     lease: string | undefined,
+    unchanged: boolean,
   ): Promise<CommitResult> {
     const state = st.loaded
     const clearIfPresented = (): CommitResult => ({
@@ -432,7 +446,9 @@ export function createSessions<T extends SessionData = SessionData>(
       return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
     }
 
-    const plain = encodePlain(session.data)
+    // Vouched unchanged: the loaded bytes are the session's bytes (and its ref is the loaded ref).
+    const vouched = unchanged && state !== null && !st.regenerate
+    const plain = vouched ? state.plain : encodePlain(session.data)
     const empty = plain.byteLength === EMPTY.length && Buffer.from(plain).toString() === EMPTY
 
     if (empty) {
@@ -442,7 +458,7 @@ export function createSessions<T extends SessionData = SessionData>(
       return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
     }
 
-    const ref = o.ref(session.data)
+    const ref = vouched ? state.ref : o.ref(session.data)
 
     if (!state || st.regenerate) {
       if (state) session.id = generateId(o.idBytes)

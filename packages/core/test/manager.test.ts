@@ -126,6 +126,40 @@ describe('commit', () => {
     expect(row!.expiry.getTime() - row!.now.getTime()).toBeGreaterThan(990_000)
   })
 
+  it('commit({ unchanged: true }) skips the serialise and still moves the expiry when due', async () => {
+    const { sessions, store } = setup({ idleTimeout: 1_000_000, touchShare: 0.1 })
+    const id = await stored(sessions, { a: 1 })
+    store.advance(150_000)
+    const s = await sessions.load(id)
+    // Data that cannot be serialised: a commit that serialised it would fail with E_SERIALIZE.
+    const poison = {
+      toJSON: () => {
+        throw new Error('serialised')
+      },
+    }
+    s.data = { a: poison }
+    await expect(sessions.commit(s)).rejects.toSatisfy((e) => isSessionError(e) && e.code === 'E_SERIALIZE')
+    const again = await sessions.load(id)
+    again.data = { a: poison }
+    const r = await sessions.commit(again, { unchanged: true })
+    expect(r).toMatchObject({ cookie: 'keep', write: 'touch' })
+    expect((await sessions.load(id)).data).toEqual({ a: 1 })
+    expect(store.calls['write:update'] ?? 0).toBe(0)
+  })
+
+  it('commit({ unchanged: true }) is ignored for a new session and for a regenerated one', async () => {
+    const { sessions, store } = setup()
+    const fresh = sessions.create({ a: 1 })
+    expect((await sessions.commit(fresh, { unchanged: true })).write).toBe('insert')
+    const s = await sessions.load(fresh.id)
+    s.regenerate()
+    s.set('a', 2)
+    const r = await sessions.commit(s, { unchanged: true })
+    expect(r).toMatchObject({ cookie: 'set', write: 'insert' })
+    expect((await sessions.load(r.id)).data).toEqual({ a: 2 })
+    expect(await store.count()).toBe(1)
+  })
+
   it('writes a changed session with an update of the loaded version', async () => {
     const { sessions, store } = setup()
     const id = await stored(sessions, { a: 1 })

@@ -244,8 +244,10 @@ export class SessileExpressStore extends expressSession.Store {
         if (session.isNew) return
       }
       session.ttl = ttlOf(cookie, this.sessions.options.idle)
-      // Unchanged data: the manager moves the expiry only when the throttle allows.
-      await this.sessions.commit(session)
+      // express-session calls touch only after its own hash found the session unchanged since
+      // get (or since an explicit save), so the manager need not serialise it again to compare:
+      // it moves the expiry only, when the throttle allows.
+      await this.sessions.commit(session, { unchanged: true })
     })
   }
 
