@@ -130,11 +130,11 @@ export async function benchStoreOps(log) {
           if (c.prepare) await c.prepare(seeded.get(c).slice(0, HOT_KEYS))
         }
         let round = 0
-        for (let run = 1; run <= config.runs; run++) {
+        for (let run = 1; run <= config.opRuns; run++) {
           for (const concurrency of [1, config.connections]) {
             await runRound(contenders, seeded, concurrency, results, sizeName, round++)
           }
-          log(`ops ${db} ${sizeName} run ${run}/${config.runs} done`)
+          log(`ops ${db} ${sizeName} run ${run}/${config.opRuns} done`)
         }
       } finally {
         for (const c of contenders) await c.close().catch((e) => log(`close ${c.name}: ${e.message}`))
