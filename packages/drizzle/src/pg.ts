@@ -4,6 +4,7 @@
  */
 import postgres, { type Sql } from 'postgres'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
+import { PgLanes } from './_internal/pg-lanes.js'
 import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
@@ -138,26 +139,29 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   const timeout = queryTimeoutOf(options)
   const applicationName = options.applicationName ?? 'sessile'
   if (typeof applicationName !== 'string') throw optionError(NAME, 'applicationName must be a string')
-  let sql: Sql
+  const settings = {
+    max: 1,
+    connect_timeout: connectTimeout,
+    idle_timeout: 60,
+    // IF NOT EXISTS notices would otherwise be printed on every start-up.
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+  }
+  let first: Sql
   try {
-    sql = postgres(url, {
-      max,
-      connect_timeout: connectTimeout,
-      idle_timeout: 60,
-      // IF NOT EXISTS notices would otherwise be printed on every start-up.
-      onnotice: () => {},
-      connection: { application_name: applicationName },
-    })
+    first = postgres(url, settings)
   } catch (error) {
     throw optionError(NAME, `cannot use url: ${error instanceof Error ? error.message : String(error)}`)
   }
+  // One client per connection (see PgLanes for why), the first made here so a bad URL fails now.
+  const lanes = new PgLanes(() => postgres(url, settings), max, first)
   let closed = false
   return {
-    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare: true }), timeout),
+    query: (text, params) => withDeadline(lanes.query(text, params), timeout),
     close: async () => {
       if (closed) return
       closed = true
-      await sql.end({ timeout: 5 })
+      await lanes.end()
     },
   }
 }

@@ -1,0 +1,159 @@
+import type { Sql } from 'postgres'
+import type { Row } from './rows.js'
+
+/** A statement that may be given up on: `cancel` asks the server to stop it (or drops it unsent). */
+export type Cancellable<T> = Promise<T> & { cancel: () => unknown }
+
+interface Job {
+  text: string
+  params: unknown[]
+  resolve: (rows: Row[]) => void
+  reject: (error: unknown) => void
+  running: { cancel?: () => unknown } | undefined
+  cancelled: boolean
+}
+
+/** Statements a connection runs back to back (pipelined) before it is left to go idle once. */
+const DRAIN_EVERY = 1000
+/** Statements in flight on one connection at most (postgres.js's own pipeline limit). */
+export const PIPELINE = 100
+
+/**
+ * The pool `pgStore` opens from a URL: `max` postgres.js clients of one connection each. A
+ * statement goes to the lowest idle connection, else is pipelined onto the least busy one (up to
+ * `PIPELINE` deep), as postgres.js does itself; a connection that has run `DRAIN_EVERY` statements without ever being
+ * idle gets no new ones until it is (the others take them, or they wait in a FIFO here).
+ *
+ * Why not one postgres.js client with `max` connections: it keeps its connections (and each
+ * connection its pipelined statements) in array queues that hand a slot back only when the queue
+ * empties completely. Under steady load one never does (some connection is always idle, or all
+ * are always busy), so every statement leaves an empty 8-byte slot behind for as long as the load
+ * lasts: +2 MB of heap per 240,000 statements, found with heap snapshots (docs/benchmarks.md).
+ * A client of one connection empties its pool queues on every statement, and its connection's
+ * pipeline queue empties whenever the connection goes idle, which the drain rule guarantees.
+ */
+export class PgLanes {
+  readonly #make: () => Sql
+  readonly #clients: (Sql | undefined)[]
+  readonly #inFlight: number[]
+  readonly #sinceIdle: number[]
+  readonly #draining: boolean[]
+  #waiting: (Job | undefined)[] = []
+  #head = 0
+
+  constructor(make: () => Sql, max: number, first?: Sql) {
+    this.#make = make
+    this.#clients = new Array(max).fill(undefined)
+    this.#clients[0] = first
+    this.#inFlight = new Array(max).fill(0)
+    this.#sinceIdle = new Array(max).fill(0)
+    this.#draining = new Array(max).fill(false)
+  }
+
+  query(text: string, params: unknown[]): Cancellable<Row[]> {
+    const job: Job = {
+      text,
+      params,
+      resolve: () => {},
+      reject: () => {},
+      running: undefined,
+      cancelled: false,
+    }
+    const promise = new Promise<Row[]>((resolve, reject) => {
+      job.resolve = resolve
+      job.reject = reject
+    })
+    const lane = this.#pick()
+    if (lane >= 0) this.#start(lane, job)
+    else this.#waiting.push(job)
+    return Object.assign(promise, {
+      cancel: () => {
+        job.cancelled = true
+        return job.running?.cancel?.()
+      },
+    })
+  }
+
+  /** The lowest idle lane (connections open only as concurrency needs them), else the least busy. */
+  #pick(): number {
+    let best = -1
+    for (let i = 0; i < this.#inFlight.length; i++) {
+      const n = this.#inFlight[i] as number
+      if (this.#draining[i] || n >= PIPELINE) continue
+      if (n === 0) return i
+      if (best < 0 || n < (this.#inFlight[best] as number)) best = i
+    }
+    return best
+  }
+
+  #start(lane: number, job: Job): void {
+    this.#inFlight[lane] = (this.#inFlight[lane] as number) + 1
+    let client = this.#clients[lane]
+    if (!client) {
+      client = this.#make()
+      this.#clients[lane] = client
+    }
+    const q = client.unsafe(job.text, job.params as never[], { prepare: true })
+    job.running = q as { cancel?: () => unknown }
+    // postgres.js sends a statement when it is first awaited.
+    q.then(
+      (rows) => {
+        this.#done(lane)
+        job.resolve(rows as unknown as Row[])
+      },
+      (error: unknown) => {
+        this.#done(lane)
+        job.reject(error)
+      },
+    )
+  }
+
+  #done(lane: number): void {
+    const left = (this.#inFlight[lane] as number) - 1
+    this.#inFlight[lane] = left
+    if (left === 0) {
+      this.#sinceIdle[lane] = 0
+      this.#draining[lane] = false
+    } else {
+      const n = (this.#sinceIdle[lane] as number) + 1
+      this.#sinceIdle[lane] = n
+      if (n >= DRAIN_EVERY) this.#draining[lane] = true
+    }
+    this.#dispatch()
+  }
+
+  /** Hand free lanes to the oldest waiting statements. */
+  #dispatch(): void {
+    while (this.#head < this.#waiting.length) {
+      const lane = this.#pick()
+      if (lane < 0) return
+      const job = this.#waiting[this.#head]
+      this.#waiting[this.#head++] = undefined
+      // Give the consumed slots back as the queue goes, not only when it runs empty.
+      if (this.#head === this.#waiting.length) {
+        this.#waiting = []
+        this.#head = 0
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
+        this.#waiting = this.#waiting.slice(this.#head)
+        this.#head = 0
+      }
+      // A statement given up on while it waited (deadline) is dropped unsent.
+      if (job && !job.cancelled) this.#start(lane, job)
+    }
+  }
+
+  /** Statements waiting for a lane right now. */
+  get waiting(): number {
+    return this.#waiting.length - this.#head
+  }
+
+  async end(): Promise<void> {
+    const left = this.#waiting.slice(this.#head)
+    this.#waiting = []
+    this.#head = 0
+    for (const job of left) {
+      job?.reject(Object.assign(new Error('the store was closed'), { code: 'CONNECTION_ENDED' }))
+    }
+    await Promise.all(this.#clients.map((c) => c?.end({ timeout: 5 })))
+  }
+}
