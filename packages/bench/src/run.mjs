@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise'
 import postgres from 'postgres'
 import { config } from './config.mjs'
 import { benchHttp } from './http.mjs'
-import { benchMemory } from './memory.mjs'
+import { benchMemoryChild, memorySummary } from './memory.mjs'
 import { httpSection, sharedSection, storeOpsSection, targetsSection } from './report.mjs'
 import { benchStoreOps } from './store-ops.mjs'
 
@@ -64,10 +64,13 @@ if (config.parts.includes('http') || config.parts.includes('shared')) {
     )
 }
 if (process.env.BENCH_MEMORY === '1') {
-  const r = await benchMemory(log)
-  sections.push(
-    `### Memory\n\n${r.ops.toLocaleString('en-US')} store operations (manager load + commit on PostgreSQL, ${config.connections} at a time) in ${r.seconds.toFixed(0)} s: heap after GC ${r.before.toFixed(1)} MB before, ${r.after.toFixed(1)} MB after (checkpoints: ${r.heap.map((h) => h.mb.toFixed(1)).join(', ')} MB).`,
-  )
+  const r = await benchMemoryChild(log)
+  sections.push(`### Memory\n\n${memorySummary(r)}`)
+  targets.push({
+    what: 'memory flat: heap growth over the run ≤ 2 MB and trend ≤ 0.2 MB per 100,000 operations',
+    value: `${(r.after - r.before).toFixed(1)} MB / ${r.slope.toFixed(2)} MB`,
+    pass: r.after - r.before <= 2 && r.slope <= 0.2,
+  })
 }
 if (targets.length) sections.push(`### Targets\n\n${targetsSection(targets)}`)
 sections.push(`_Total time ${((Date.now() - started) / 1000).toFixed(0)} s._`)
