@@ -16,11 +16,13 @@ import { contractApp, listen } from './app.js'
 
 /** A MemoryStore that counts what reaches it and can be switched off. */
 class CountingStore extends MemoryStore {
+  reads = 0
   writes = 0
   touches = 0
   down = false
   override async read(key: string): Promise<ReadResult | null> {
     if (this.down) throw new Error('connect ECONNREFUSED')
+    this.reads++
     return super.read(key)
   }
   override async write(req: WriteRequest) {
@@ -186,6 +188,42 @@ describe('expressStore with express-session', () => {
     expect(store.writes).toBe(2)
     expect(await sessions.count()).toBe(1)
     expect((await call('/data')).body.data).toMatchObject({ user: 'ann' })
+  })
+
+  it('an explicit save, then the touch express-session ends the request with, reads the row once', async () => {
+    const store = new CountingStore()
+    const sessions = createSessions({ store })
+    const call = await serve(contractApp(sessions).app)
+    await call('/count')
+    const before = { reads: store.reads, writes: store.writes }
+    // /count saves before replying; express-session then calls touch at res.end.
+    expect((await call('/count')).body).toEqual({ count: 2 })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(store.reads - before.reads).toBe(1)
+    expect(store.writes - before.writes).toBe(1)
+  })
+
+  it("sessions saved by express-session's own save at res.end are not kept in memory", async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const store = expressStore(sessions)
+    const app = express()
+    app.use(
+      session({
+        store,
+        genid: store.genid,
+        secret: 'a test secret that is long enough',
+        resave: false,
+        saveUninitialized: false,
+      }),
+    )
+    app.get('/hit', (req, res) => {
+      req.session.count = (req.session.count ?? 0) + 1
+      res.json({ count: req.session.count })
+    })
+    const call = await serve(app)
+    for (let i = 1; i <= 20; i++) expect((await call('/hit')).body).toEqual({ count: i })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(store.pendingCount).toBe(0)
   })
 
   it('the pending map stays within its limit', async () => {
