@@ -34,7 +34,7 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
         ),
       )
       const rows = await Promise.all(Array.from({ length: 200 }, (_, i) => store.read(`k${i % 50}`)))
-      rows.forEach((row, i) => expect(Array.from(row?.data ?? [])).toEqual([i % 50]))
+      expect(rows.map((row) => Array.from(row?.data ?? []))).toEqual(rows.map((_, i) => [i % 50]))
       expect(await connections()).toBeLessThanOrEqual(3)
       expect(await connections()).toBeGreaterThan(1)
     } finally {
