@@ -12,7 +12,7 @@ import express from 'express'
 import session from 'express-session'
 import { afterEach, describe, expect, it } from 'vitest'
 import { expressStore, PENDING_FIELD, type SessileExpressStore } from '../src/index.js'
-import { contractApp, listen } from './app.js'
+import { autoSaveApp, contractApp, listen } from './app.js'
 
 /** A MemoryStore that counts what reaches it and can be switched off. */
 class CountingStore extends MemoryStore {
@@ -88,18 +88,11 @@ describe('expressStore with express-session', () => {
 
   it("works with express-session's own 24-byte ids when the manager has idBytes: 24", async () => {
     const sessions = createSessions({ store: new MemoryStore(), idBytes: 24 })
-    const app = express()
-    app.use(
-      session({
-        store: expressStore(sessions),
-        secret: 'x'.repeat(32),
-        resave: false,
-        saveUninitialized: false,
-      }),
-    )
-    app.get('/count', (req, res) => {
-      req.session.count = (req.session.count ?? 0) + 1
-      res.json({ count: req.session.count })
+    const app = autoSaveApp({
+      store: expressStore(sessions),
+      secret: 'x'.repeat(32),
+      resave: false,
+      saveUninitialized: false,
     })
     const call = await serve(app)
     await call('/count')
@@ -206,22 +199,15 @@ describe('expressStore with express-session', () => {
   it("sessions saved by express-session's own save at res.end are not kept in memory", async () => {
     const sessions = createSessions({ store: new MemoryStore() })
     const store = expressStore(sessions)
-    const app = express()
-    app.use(
-      session({
-        store,
-        genid: store.genid,
-        secret: 'a test secret that is long enough',
-        resave: false,
-        saveUninitialized: false,
-      }),
-    )
-    app.get('/hit', (req, res) => {
-      req.session.count = (req.session.count ?? 0) + 1
-      res.json({ count: req.session.count })
+    const app = autoSaveApp({
+      store,
+      genid: store.genid,
+      secret: 'a test secret that is long enough',
+      resave: false,
+      saveUninitialized: false,
     })
     const call = await serve(app)
-    for (let i = 1; i <= 20; i++) expect((await call('/hit')).body).toEqual({ count: i })
+    for (let i = 1; i <= 20; i++) expect((await call('/count')).body).toEqual({ count: i })
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(store.pendingCount).toBe(0)
   })
