@@ -52,8 +52,9 @@ export interface PgStoreOptions extends SqlStoreOptions {
    */
   connectTimeout?: number
   /**
-   * Milliseconds one statement may take before the store gives up on it (cancelling it) and fails
-   * with `E_STORE`, so a request never hangs on a connection the server dropped mid-restart.
+   * Milliseconds one statement may take before the store cancels it and fails with `E_STORE`, so a
+   * request never hangs on a connection the server dropped mid-restart. The failure is reported
+   * once the cancel has landed (at most 1 s later), so a cancelled write does not commit afterwards.
    * @default 15000
    */
   queryTimeout?: number
@@ -85,20 +86,43 @@ export function pgStore(options: PgStoreOptions): SqlSessionStore {
 
 type Pending = Promise<unknown> & { cancel?: () => unknown }
 
-/** Fail a statement that has not answered after `ms`, and ask the server to cancel it. */
+/** How long a statement past its deadline gets for the server to act on the cancel. */
+const CANCEL_GRACE_MS = 1_000
+
+/**
+ * Ask the server to cancel a statement that has not answered after `ms`, and fail it. The failure
+ * waits (up to CANCEL_GRACE_MS) for the statement to settle, so that when it is reported the
+ * cancel has landed: a statement blocked on a lock does not go on to commit after its caller was
+ * told it failed. One that finishes in that window reports its real result; one on a dead
+ * connection, which will never settle, fails when the grace runs out.
+ */
 function withDeadline(query: Pending, ms: number): Promise<Row[]> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // The statement may still settle later; nobody waits for it any more.
-      query.catch(() => {})
-      Promise.resolve()
-        .then(() => query.cancel?.())
-        .catch(() => {})
-      reject(Object.assign(new Error(`statement did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }))
+  return new Promise<Row[]>((resolve, reject) => {
+    let late: Error | undefined
+    let grace: NodeJS.Timeout | undefined
+    const timer = setTimeout(() => {
+      late = Object.assign(new Error(`statement did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' })
+      const error = late
+      grace = setTimeout(() => reject(error), CANCEL_GRACE_MS)
+      try {
+        query.cancel?.()
+      } catch {
+        // Nothing to cancel any more: the statement settles by itself.
+      }
     }, ms)
+    query.then(
+      (rows) => {
+        clearTimeout(timer)
+        clearTimeout(grace)
+        resolve(rows as Row[])
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        clearTimeout(grace)
+        reject(late ?? error)
+      },
+    )
   })
-  return Promise.race([query as Promise<Row[]>, late]).finally(() => clearTimeout(timer))
 }
 
 function queryTimeoutOf(options: PgStoreOptions): number {

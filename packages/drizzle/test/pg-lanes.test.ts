@@ -65,7 +65,10 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
       const kept = lanes.query(`INSERT INTO "${t}" VALUES (1)`, [])
       const dropped = lanes.query(`INSERT INTO "${t}" VALUES (2)`, [])
       expect(lanes.waiting).toBe(2)
+      const outcome = dropped.catch((e: unknown) => e)
       dropped.cancel()
+      // It fails at once, before the statements ahead of it have answered.
+      expect(await outcome).toMatchObject({ code: 'CANCELLED' })
       await Promise.all([...ahead, kept])
       await new Promise((r) => setTimeout(r, 50))
       const rows = await admin.unsafe(`SELECT n FROM "${t}" ORDER BY n`)

@@ -69,6 +69,9 @@ export class PgLanes {
     return Object.assign(promise, {
       cancel: () => {
         job.cancelled = true
+        // Still waiting here: never sent, so it fails at once and is dropped when its turn comes.
+        if (!job.running)
+          job.reject(Object.assign(new Error('cancelled before it was sent'), { code: 'CANCELLED' }))
         return job.running?.cancel?.()
       },
     })
