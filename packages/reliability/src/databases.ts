@@ -18,8 +18,8 @@ export interface Db {
   name: 'PostgreSQL' | 'MariaDB'
   /** The database is unreachable and this is not CI: the describe skips (loudly). */
   skip: boolean
-  /** A store on `table` with a pool of `pool` connections (the file's choice). */
-  store(table: string): SqlSessionStore
+  /** A store on `table` with a pool of `pool` connections (the file's choice, unless given). */
+  store(table: string, pool?: number): SqlSessionStore
   drop(table: string): Promise<void>
 }
 
@@ -30,13 +30,13 @@ export async function databases(pool: number): Promise<[Db, Db]> {
     {
       name: 'PostgreSQL',
       skip: pg.skip,
-      store: (table) => pgStore({ url: PG_URL, table, max: pool }),
+      store: (table, size = pool) => pgStore({ url: PG_URL, table, max: size }),
       drop: (table) => dropPgTables(table),
     },
     {
       name: 'MariaDB',
       skip: my.skip,
-      store: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: pool }),
+      store: (table, size = pool) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: size }),
       drop: (table) => dropMysqlTables(table),
     },
   ]

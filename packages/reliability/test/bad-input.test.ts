@@ -14,29 +14,20 @@ import {
   type SessionStore,
   type Sessions,
 } from '@sessile/core'
-import { mysqlStore } from '@sessile/drizzle/mysql'
-import { pgStore } from '@sessile/drizzle/pg'
-import {
-  dropMysqlTables,
-  dropPgTables,
-  MYSQL_URL,
-  PG_URL,
-  reachMysql,
-  reachPg,
-  uniqueTable,
-} from '@sessile/drizzle/testing'
+import { uniqueTable } from '@sessile/drizzle/testing'
 import { aesGcm } from '@sessile/filters'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, listen, type RunningApp, reliabilityApp } from '../src/app.js'
+import { databases } from '../src/databases.js'
 import { figure } from '../src/figures.js'
 
 const SECTION = 'Bad input'
 const RUNS = 10_000
 const SQL_HTTP_RUNS = 1_000
 
-const pgReach = await reachPg()
-const mysqlReach = await reachMysql()
+// Key fuzzing uses 3 connections per store; the PostgreSQL HTTP run asks for 4.
+const [pgDb, mysqlDb] = await databases(3)
 
 // ---------------------------------------------------------------------------------------------
 // Object.prototype, before and after
@@ -509,16 +500,16 @@ describe('cookie headers over HTTP', () => {
     }
   })
 
-  describe.skipIf(pgReach.skip)('PostgreSQL', () => {
+  describe.skipIf(pgDb.skip)('PostgreSQL', () => {
     const table = uniqueTable('badin')
     let store: SessionStore | undefined
     afterAll(async () => {
       await store?.close()
-      await dropPgTables(table)
+      await pgDb.drop(table)
     })
 
     it(`${n(SQL_HTTP_RUNS)} fuzzed cookie headers on PostgreSQL: no 5xx, no leak, no pollution`, async () => {
-      store = pgStore({ url: PG_URL, table, max: 4 })
+      store = pgDb.store(table, 4)
       const app = await listen(reliabilityApp(createSessions({ store })))
       try {
         const v = await makeVictim(app.url)
@@ -764,32 +755,23 @@ describe('session keys straight into the stores', () => {
 
   // The two databases run side by side: each loop waits on its own server, not on the CPU.
   describe.concurrent('SQL stores', () => {
-    const pgTable = uniqueTable('badin')
-    const myTable = uniqueTable('badin')
     const stores: SessionStore[] = []
+    const tables = new Map([pgDb, mysqlDb].map((db) => [db, uniqueTable('badin')]))
     afterAll(async () => {
       for (const store of stores) await store.close()
-      if (!pgReach.skip) await dropPgTables(pgTable)
-      if (!mysqlReach.skip) await dropMysqlTables(myTable)
+      for (const [db, table] of tables) if (!db.skip) await db.drop(table)
     })
 
-    it.skipIf(pgReach.skip)(`${n(RUNS)} fuzzed keys on pgStore`, async () => {
-      const store = pgStore({ url: PG_URL, table: pgTable, max: 3 })
-      stores.push(store)
-      const s = await fuzzKeys(store, RUNS)
-      const prototype = protoChanges()
-      keyFigures(s, 'PostgreSQL', prototype)
-      expectKeysClean(s, RUNS, prototype)
-    })
-
-    it.skipIf(mysqlReach.skip)(`${n(RUNS)} fuzzed keys on mysqlStore`, async () => {
-      const store = mysqlStore({ url: MYSQL_URL, table: myTable, connectionLimit: 3 })
-      stores.push(store)
-      const s = await fuzzKeys(store, RUNS)
-      const prototype = protoChanges()
-      keyFigures(s, 'MariaDB', prototype)
-      expectKeysClean(s, RUNS, prototype)
-    })
+    for (const [db, table] of tables) {
+      it.skipIf(db.skip)(`${n(RUNS)} fuzzed keys on the ${db.name} store`, async () => {
+        const store = db.store(table)
+        stores.push(store)
+        const s = await fuzzKeys(store, RUNS)
+        const prototype = protoChanges()
+        keyFigures(s, db.name, prototype)
+        expectKeysClean(s, RUNS, prototype)
+      })
+    }
   })
 })
 
