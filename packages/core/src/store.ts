@@ -109,6 +109,8 @@ export interface ListOptions {
  * - `touch` moves only the expiry of a live row; data and version stay as they are. A store may
  *   leave the expiry alone when it would move by less than `touchSlack(ttl)` (1 % of the ttl, at
  *   most 1 s), so that repeated touches need not each be a write; it still returns `true`.
+ *   An `update` may keep the expiry by the same rule (its data is written all the same); it
+ *   reports the expiry it stored.
  * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
  * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
  *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.

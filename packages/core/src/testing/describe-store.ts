@@ -241,6 +241,24 @@ export function describeStore(
         expect(second!.modified.getTime()).toBeGreaterThan(first!.modified.getTime())
       })
 
+      it('update reports the expiry it stored, within touchSlack of now + ttl, and a shorter ttl moves it back', async () => {
+        const key = uniq()
+        await put(key, 'a', { mode: 'insert', ttl: HOUR })
+        for (const data of ['b', 'c']) {
+          const r = await put(key, data, { mode: 'update', ttl: HOUR })
+          const row = await store.read(key)
+          expect(text(row!.data)).toBe(data)
+          expect(r.ok && r.expiry.getTime()).toBe(row!.expiry.getTime())
+          const ahead = row!.expiry.getTime() - row!.now.getTime()
+          expect(ahead).toBeLessThanOrEqual(HOUR)
+          expect(ahead).toBeGreaterThan(HOUR - touchSlack(HOUR) - 1000)
+        }
+        const r = await put(key, 'd', { mode: 'update', ttl: 60_000 })
+        const row = await store.read(key)
+        expect(r.ok && r.expiry.getTime()).toBe(row!.expiry.getTime())
+        expect(row!.expiry.getTime() - row!.now.getTime()).toBeLessThanOrEqual(60_000)
+      })
+
       it('update with the current version succeeds', async () => {
         const key = uniq()
         await put(key, 'a', { mode: 'insert' })

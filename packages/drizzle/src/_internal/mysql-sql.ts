@@ -94,20 +94,33 @@ ON DUPLICATE KEY UPDATE
   data = VALUES(data), ref = VALUES(ref), modified = ${N}`)
   }
 
-  const update = (maxAge: boolean, version: boolean) =>
+  // An expiry that would move by less than :slack µs stays as it is (the touch rule): frequent
+  // writes then leave expiry_idx alone, and the row changes in the clustered index only.
+  const slackExpiry = (maxAge: boolean) =>
+    `IF(ABS(TIMESTAMPDIFF(MICROSECOND, expiry, ${liveExpiry(maxAge)})) < :slack, expiry, ${liveExpiry(maxAge)})`
+
+  // Releasing a lease is spelled out only in the statements given one (serialised mode): with
+  // NULL it changes nothing, and it is four parameters and two IFs on every default-mode write.
+  const release = (lease: boolean) => (lease ? `, ${RELEASE_IF}` : '')
+
+  // version is assigned before expiry and both read the old expiry, as under SIMULTANEOUS_ASSIGNMENT.
+  const update = (maxAge: boolean, version: boolean, lease: boolean) =>
     statement(`UPDATE ${t} SET
-  version = LAST_INSERT_ID(${ms(liveExpiry(maxAge))} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},
-  expiry = ${liveExpiry(maxAge)},
-  data = :data, ref = :ref, modified = ${N}, ${RELEASE_IF}
+  version = LAST_INSERT_ID(${ms(slackExpiry(maxAge))} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},
+  expiry = ${slackExpiry(maxAge)},
+  data = :data, ref = :ref, modified = ${N}${release(lease)}
 WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
 
   // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says. An expiry
   // that would move by less than :slack µs stays as it is: with no lease to release the row is then
   // unchanged, and InnoDB skips the write (repeated touches cost a locked read, not a redo record).
-  const touch = (maxAge: boolean) =>
+  const touch = (maxAge: boolean, lease: boolean) =>
     statement(
-      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, IF(ABS(TIMESTAMPDIFF(MICROSECOND, expiry, ${liveExpiry(maxAge)})) < :slack, expiry, ${liveExpiry(maxAge)}), NULL), ${RELEASE_IF} WHERE ${K} = :key AND expiry > ${N}`,
+      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${slackExpiry(maxAge)}, NULL)${release(lease)} WHERE ${K} = :key AND expiry > ${N}`,
     )
+  // Every variant built once, indexed by its flags as bits.
+  const updates = Array.from({ length: 8 }, (_, i) => update((i & 4) !== 0, (i & 2) !== 0, (i & 1) !== 0))
+  const touches = Array.from({ length: 4 }, (_, i) => touch((i & 2) !== 0, (i & 1) !== 0))
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
   return {
@@ -120,13 +133,11 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
     ),
     upsert: upsert(false),
     upsertMaxAge: upsert(true),
-    update: update(false, false),
-    updateVersion: update(false, true),
-    updateMaxAge: update(true, false),
-    updateMaxAgeVersion: update(true, true),
+    update: (maxAge: boolean, version: boolean, lease: boolean): Statement =>
+      updates[(maxAge ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as Statement,
     liveVersion: statement(`SELECT version FROM ${t} WHERE ${K} = :key AND expiry > ${N}`),
-    touch: touch(false),
-    touchMaxAge: touch(true),
+    touch: (maxAge: boolean, lease: boolean): Statement =>
+      touches[(maxAge ? 2 : 0) + (lease ? 1 : 0)] as Statement,
     destroyRef: statement(`SELECT ref FROM ${t} WHERE ${K} = :key`),
     // Deletes only the row whose ref we read, so the ref we report is the one that was deleted.
     destroy: statement(`DELETE FROM ${t} WHERE ${K} = :key AND ref <=> :ref`),

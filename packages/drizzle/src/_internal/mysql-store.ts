@@ -235,17 +235,11 @@ export class MysqlSqlStore implements SqlSessionStore {
       fresh: Math.min(req.ttl, req.maxAge ?? req.ttl) * 1000,
       version: req.version,
       lease: req.lease ?? null,
+      slack: touchSlack(req.ttl) * 1000,
     }
     const withMaxAge = req.maxAge !== undefined
     if (req.mode === 'update') {
-      const s =
-        req.version === undefined
-          ? withMaxAge
-            ? this.#sql.updateMaxAge
-            : this.#sql.update
-          : withMaxAge
-            ? this.#sql.updateMaxAgeVersion
-            : this.#sql.updateVersion
+      const s = this.#sql.update(withMaxAge, req.version !== undefined, req.lease !== undefined)
       const ok = await this.#ok('write', s, values)
       const packed = unpack(ok.insertId)
       if (packed) return { ok: true, ...packed }
@@ -261,7 +255,7 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async touch(req: TouchRequest): Promise<boolean> {
     validateTouch(this.name, req)
-    const s = req.maxAge === undefined ? this.#sql.touch : this.#sql.touchMaxAge
+    const s = this.#sql.touch(req.maxAge !== undefined, req.lease !== undefined)
     const ok = await this.#ok('touch', s, {
       key: req.key,
       ttl: req.ttl * 1000,
