@@ -100,8 +100,31 @@ function cookieSettings(value: unknown): Record<string, unknown> {
 }
 
 const MAX_TTL = 10 * 365 * 86_400_000
-/** How long (ms) a saved session is kept for the touch or second save of the same request. */
-const SAVED_TTL = 2_000
+
+/**
+ * Where `set` leaves the session it just wrote, on the object express-session passed (its
+ * `req.session`), for the call express-session makes on that same object at the end of the
+ * request: the `touch` after an explicit `req.session.save()`, or the second save of a
+ * regenerated session. A non-enumerable symbol: express-session's hash, JSON and copies skip it,
+ * and it lives exactly as long as the request's session object. (A map of every saved session
+ * kept two seconds instead cost about 8 µs of garbage collection per changing request at
+ * 3,500 requests/s: its entries outlived the young generation.)
+ */
+const KEPT = Symbol('sessile.kept')
+
+function keep(sess: object, session: Session): void {
+  if (Object.isExtensible(sess))
+    Object.defineProperty(sess, KEPT, { value: session, writable: true, configurable: true })
+}
+
+/** The session `set` kept on this object for `sid`, once. */
+function kept(sess: object, sid: string): Session | undefined {
+  const slot = sess as { [KEPT]?: Session | undefined }
+  const session = slot[KEPT]
+  if (session?.id !== sid) return undefined
+  slot[KEPT] = undefined
+  return session
+}
 
 // A token names the id it was issued for (by digest, so a session serialised to a page does not
 // reveal its id): apps copy old fields, token included, onto the new session at regenerate.
@@ -129,13 +152,6 @@ function ttlOf(cookie: Record<string, unknown>, idle: number): number {
 export class SessileExpressStore extends expressSession.Store {
   readonly sessions: Sessions
   readonly #pending: Pending<Session>
-  /** Sessions `set` just inserted, by id, for express-session's second save of a regenerated one. */
-  readonly #inserted: Pending<Session>
-  /**
-   * Sessions `set` just saved, by token, for two seconds: after an explicit `req.session.save()`
-   * express-session ends the request with `touch` (or a second `set`), which then needs no read.
-   */
-  readonly #saved: Pending<Session>
 
   /**
    * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape.
@@ -170,25 +186,22 @@ export class SessileExpressStore extends expressSession.Store {
     this.#pending = new Pending(limit, ttl, (session) => {
       sessions.release(session).catch(() => {})
     })
-    this.#inserted = new Pending(limit, Math.min(ttl, 60_000))
-    this.#saved = new Pending(limit, Math.min(ttl, SAVED_TTL))
   }
 
   /**
-   * The session `get(sid)` loaded under this token, if still remembered. A token is issued for a
-   * session of that id, so finding it with `sid` proves it belongs to `sid` without hashing again.
+   * The session `get(sid)` loaded under this token, if still remembered, else the one `set`
+   * kept on this very object. A token is issued for a session of that id, so finding it with
+   * `sid` proves it belongs to `sid` without hashing again.
    */
-  #remembered(token: string | null, sid: string): Session | undefined {
-    if (!token) return undefined
-    const loaded = this.#pending.get(token)
-    if (loaded?.id === sid) {
-      this.#pending.take(token)
-      return loaded
+  #remembered(token: string | null, sid: string, sess: object): Session | undefined {
+    if (token) {
+      const loaded = this.#pending.get(token)
+      if (loaded?.id === sid) {
+        this.#pending.take(token)
+        return loaded
+      }
     }
-    const saved = this.#saved.get(token)
-    if (saved?.id !== sid) return undefined
-    this.#saved.take(token)
-    return saved
+    return kept(sess, sid)
   }
 
   /** How many loaded sessions are remembered for merging right now. */
@@ -226,9 +239,8 @@ export class SessileExpressStore extends expressSession.Store {
       const parts = split(sess)
       const { data, cookie } = parts
       // Taken, not left behind: a request whose save ends it (express-session's own save at
-      // res.end) never comes back for it. The saved session waits a few seconds in #saved for the
-      // touch or second save that follows an explicit req.session.save().
-      let session = this.#remembered(parts.token, sid)
+      // res.end) never comes back for it.
+      let session = this.#remembered(parts.token, sid, sess)
       const token = session || belongsTo(parts.token, sid) ? parts.token : null
       const empty = Object.keys(data).length === 0
       if (!session && token) {
@@ -237,7 +249,6 @@ export class SessileExpressStore extends expressSession.Store {
         // The row went away meanwhile (logout elsewhere, expiry): never bring it back.
         if (session.isNew) return
       }
-      if (!session && !token) session = this.#inserted.get(sid)
       if (!session) {
         // A new session (express-session's generate or regenerate). Strict mode: an empty one
         // is never stored, and ids must have the shape the manager issues.
@@ -265,15 +276,14 @@ export class SessileExpressStore extends expressSession.Store {
         throw new SessionError('E_CONFLICT', SOURCE, 'a session with this id already exists')
       }
       // express-session saves a regenerated session once more when the response ends (it tracks
-      // explicit saves only of sessions it loaded or generated itself): remember the new row by
-      // its id for a short while, so that save updates it (usually writes nothing) instead of
-      // inserting the same id again.
-      if (result.write === 'insert' && this.#pending.limit > 0) this.#inserted.put(sid, session)
-      else if (token && result.cookie === 'keep' && this.#pending.limit > 0) {
+      // explicit saves only of sessions it loaded or generated itself): that save then updates
+      // the new row (usually writing nothing) instead of inserting the same id again. After an
+      // explicit save of a loaded session, the touch that ends the request needs no read.
+      if (this.#pending.limit > 0 && (result.write === 'insert' || (token && result.cookie === 'keep'))) {
         // Kept without its data: a touch commits it as unchanged (from the saved bytes) and a
-        // second save brings the data again, so nothing the app built stays alive here.
+        // second save brings the data again.
         session.data = {}
-        this.#saved.put(token, session)
+        keep(sess, session)
       }
     })
   }
@@ -284,7 +294,9 @@ export class SessileExpressStore extends expressSession.Store {
       const fields = isObject(sess) ? (sess as Record<string, unknown>) : {}
       const raw = fields[PENDING_FIELD]
       const cookie = isObject(fields.cookie) ? fields.cookie : {}
-      let session = this.#remembered(typeof raw === 'string' ? raw : null, sid)
+      let session = isObject(sess)
+        ? this.#remembered(typeof raw === 'string' ? raw : null, sid, sess)
+        : undefined
       if (!session) {
         session = await this.sessions.load(sid)
         if (session.isNew) return
