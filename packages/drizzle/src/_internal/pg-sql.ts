@@ -35,6 +35,15 @@ export function pgDdl(table: string, schema: string | undefined): string[] {
 const releaseIf = (param: string): string =>
   `lease = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease END, lease_expiry = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease_expiry END`
 
+// The expiry a write or touch gives a live row: the idle ttl from now, never past created +
+// maxAge (LEAST ignores the NULL of no maxAge). One that would move by less than the slack stays
+// as it is (touchSlack): no indexed column then changes, so PostgreSQL can update the row in
+// place of its page (a HOT update) without a new entry in any of the three indexes.
+const slackExpiry = (ttl: string, maxAge: string, slack: string): string => {
+  const next = `LEAST(${NOW} + ${ms(ttl)}, created + ${ms(maxAge)})`
+  return `CASE WHEN expiry > ${next} - ${ms(slack)} AND expiry < ${next} + ${ms(slack)} THEN expiry ELSE ${next} END`
+}
+
 /** Every statement of the store, built once per store so the hot path only binds parameters. */
 export function pgStatements(t: string) {
   const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
@@ -56,13 +65,13 @@ RETURNING version, expiry`,
     update: `WITH cur AS (SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}),
 upd AS (
   UPDATE ${t} SET data = $2::bytea, ref = $3, modified = ${NOW},
-    expiry = LEAST(${NOW} + ${ms('$4')}, created + ${ms('$5')}), version = version + 1,
+    expiry = ${slackExpiry('$4', '$5', '$8')}, version = version + 1,
     ${releaseIf('$7')}
   WHERE key = $1 AND expiry > ${NOW} AND ($6::int IS NULL OR version = $6::int)
   RETURNING version, expiry
 )
 SELECT upd.version, upd.expiry, (SELECT version FROM cur) AS current FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
-    touch: `UPDATE ${t} SET expiry = LEAST(${NOW} + ${ms('$2')}, created + ${ms('$3')}), ${releaseIf('$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    touch: `UPDATE ${t} SET expiry = ${slackExpiry('$2', '$3', '$5')}, ${releaseIf('$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
     // Serialised mode. One statement takes a free (never taken, released or lapsed) lease and
     // returns the row; when it cannot, it says whether the row is live and when the lease lapses.
     lease: `WITH cur AS (

@@ -8,6 +8,7 @@ import {
   type StoredSession,
   storeError,
   type TouchRequest,
+  touchSlack,
   validateKey,
   validateLease,
   validateLimit,
@@ -112,6 +113,7 @@ export class PgSqlStore implements SqlSessionStore {
         maxAge,
         req.version ?? null,
         req.lease ?? null,
+        touchSlack(req.ttl),
       ])
       const row = rows[0]
       if (row && row.version !== null && row.version !== undefined) {
@@ -133,6 +135,7 @@ export class PgSqlStore implements SqlSessionStore {
       req.ttl,
       req.maxAge ?? null,
       req.lease ?? null,
+      touchSlack(req.ttl),
     ])
     return rows.length > 0
   }
