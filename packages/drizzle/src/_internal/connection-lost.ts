@@ -29,9 +29,16 @@ export function isMysqlConnectionLost(error: unknown): boolean {
   return typeof e.message === 'string' && e.message.includes('connection is in closed state')
 }
 
-/** A few tries, a moment apart: every pooled connection may have been cut at once. */
-export async function retryOnLost<T>(lost: (error: unknown) => boolean, run: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+/**
+ * A few tries, a moment apart: every pooled connection may have been cut at once. `from` is the
+ * number of tries already made (a caller that ran the first one itself, off this slower path).
+ */
+export async function retryOnLost<T>(
+  lost: (error: unknown) => boolean,
+  run: () => Promise<T>,
+  from = 0,
+): Promise<T> {
+  for (let attempt = from; ; attempt++) {
     try {
       return await run()
     } catch (error) {
