@@ -30,16 +30,19 @@ export function isMysqlConnectionLost(error: unknown): boolean {
 }
 
 /**
- * A few tries, a moment apart: every pooled connection may have been cut at once. `from` is the
- * number of tries already made (a caller that ran the first one itself, off this slower path).
+ * A few tries, a moment apart: every pooled connection may have been cut at once. A caller that
+ * made the first try itself (off this slower path) passes that try's error as `first`; the same
+ * pause follows it as any other failed try (at least a macrotask, which lets the driver take in
+ * the close before the next try).
  */
 export async function retryOnLost<T>(
   lost: (error: unknown) => boolean,
   run: () => Promise<T>,
-  from = 0,
+  first?: { error: unknown },
 ): Promise<T> {
-  for (let attempt = from; ; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     try {
+      if (attempt === 0 && first) throw first.error
       return await run()
     } catch (error) {
       if (attempt >= 4 || !lost(error)) throw error

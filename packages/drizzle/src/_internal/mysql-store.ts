@@ -135,7 +135,13 @@ export class MysqlSqlStore implements SqlSessionStore {
   #execute(action: string, s: Statement, values: Record<string, unknown>): Promise<unknown> {
     if (!this.#ready.done) return this.#start(action).then(() => this.#execute(action, s, values))
     const params = bind(s, values)
-    return this.#client.execute(s.text, params).then(
+    let pending: Promise<[unknown, unknown]>
+    try {
+      pending = this.#client.execute(s.text, params)
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+    return pending.then(
       (result) => result[0],
       (error: unknown) => this.#retry(action, s.text, params, error),
     )
@@ -143,8 +149,9 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<unknown> {
     try {
-      if (!isMysqlConnectionLost(error)) throw error
-      return (await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(text, params), 1))[0]
+      return (
+        await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(text, params), { error })
+      )[0]
     } catch (e) {
       throw storeError(this.name, action, e)
     }

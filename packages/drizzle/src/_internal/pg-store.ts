@@ -85,12 +85,31 @@ export class PgSqlStore implements SqlSessionStore {
     }
   }
 
-  async #run(action: string, text: string, params: unknown[]): Promise<Row[]> {
+  // One promise per statement on the way that succeeds; retries and the error wrapping take the
+  // slower path only when the first try failed (as in the MySQL store).
+  #run(action: string, text: string, params: unknown[]): Promise<Row[]> {
+    if (!this.#ready.done) {
+      return this.#ready.run().then(
+        () => this.#run(action, text, params),
+        (error: unknown) => {
+          throw storeError(this.name, action, error)
+        },
+      )
+    }
+    let pending: Promise<Row[]>
     try {
-      if (!this.#ready.done) await this.#ready.run()
-      return await retryOnLost(isPgConnectionLost, () => this.#exec.query(text, params))
+      pending = this.#exec.query(text, params)
     } catch (error) {
-      throw storeError(this.name, action, error)
+      pending = Promise.reject(error)
+    }
+    return pending.catch((error: unknown) => this.#retry(action, text, params, error))
+  }
+
+  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<Row[]> {
+    try {
+      return await retryOnLost(isPgConnectionLost, () => this.#exec.query(text, params), { error })
+    } catch (e) {
+      throw storeError(this.name, action, e)
     }
   }
 
