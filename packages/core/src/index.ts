@@ -33,6 +33,7 @@ export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { ResolvedOptions, SessionsOptions } from './options.js'
 export { deserialize, type SessionData, serialize } from './serialize.js'
 export { Session } from './session.js'
+// The store contract
 export type {
   LeaseRequest,
   LeaseResult,
@@ -47,5 +48,4 @@ export type {
   WriteRequest,
   WriteResult,
 } from './store.js'
-// The store contract and the in-memory store
 export { touchSlack } from './store.js'

@@ -291,12 +291,10 @@ export class SessileExpressStore extends expressSession.Store {
   override touch(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
     run(callback, async () => {
       // Only the token and the cookie's lifetime matter here: no JSON copy of the whole session.
-      const fields = isObject(sess) ? (sess as Record<string, unknown>) : {}
+      const fields: Record<string, unknown> = isObject(sess) ? sess : {}
       const raw = fields[PENDING_FIELD]
       const cookie = isObject(fields.cookie) ? fields.cookie : {}
-      let session = isObject(sess)
-        ? this.#remembered(typeof raw === 'string' ? raw : null, sid, sess)
-        : undefined
+      let session = this.#remembered(typeof raw === 'string' ? raw : null, sid, fields)
       if (!session) {
         session = await this.sessions.load(sid)
         if (session.isNew) return

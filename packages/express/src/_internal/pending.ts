@@ -27,19 +27,13 @@ export class Pending<V> {
     const entry = { token, value, at }
     this.#entries.set(token, entry)
     this.#order.push(entry)
-    // Entries past their ttl leave now, oldest first, not only when something looks them up:
-    // what a request never came back for is not kept alive until the map is full.
+    // Oldest first: entries past their ttl leave now, not only when something looks them up (what
+    // a request never came back for is not kept alive until the map is full), then more while
+    // over the limit. Every entry still held is in #order past #head, taken ones are skipped.
     for (;;) {
       const oldest = this.#order[this.#head]
-      if (!oldest || at - oldest.at <= this.ttl) break
+      if (!oldest || (at - oldest.at <= this.ttl && this.#entries.size <= this.limit)) break
       this.#head++
-      if (this.#entries.get(oldest.token) !== oldest) continue
-      this.#entries.delete(oldest.token)
-      this.onDrop(oldest.value)
-    }
-    while (this.#entries.size > this.limit) {
-      // Every entry still held is in #order past #head, so this finds one before running out.
-      const oldest = this.#order[this.#head++] as Entry<V>
       if (this.#entries.get(oldest.token) !== oldest) continue
       this.#entries.delete(oldest.token)
       this.onDrop(oldest.value)
