@@ -21,6 +21,11 @@ import type { Filter } from './filter.js'
  */
 export const ENVELOPE_MAGIC = 0x53
 export const ENVELOPE_VERSION = 1
+/**
+ * @internal The whole header of an envelope no filter ran over, as text: written in front of the
+ * JSON before its UTF-8 step, it gives the stored payload in one allocation, with no copy.
+ */
+export const PLAIN_HEADER = String.fromCharCode(ENVELOPE_MAGIC, ENVELOPE_VERSION, 0)
 const MAX_LAYERS = 16
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
 const SOURCE = 'envelope'
@@ -118,6 +123,19 @@ export function parseEnvelope(payload: Uint8Array): { layers: Layer[]; bodyOffse
     at = paramStart + paramLen
   }
   return { layers, bodyOffset: at }
+}
+
+/**
+ * @internal The body of an envelope without layers (no filter ran over it), as a view; null for
+ * anything else, which {@link decodeEnvelope} then decodes or refuses.
+ */
+export function plainBody(payload: Uint8Array): Uint8Array | null {
+  return payload.byteLength >= 3 &&
+    payload[0] === ENVELOPE_MAGIC &&
+    payload[1] === ENVELOPE_VERSION &&
+    payload[2] === 0
+    ? payload.subarray(3)
+    : null
 }
 
 /**

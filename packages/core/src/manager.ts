@@ -4,17 +4,39 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { bytesEqual } from './_internal/bytes.js'
 import { Turns } from './_internal/turns.js'
 import { builtinDecoders } from './_internal/zlib.js'
-import { decodeEnvelope, encodeEnvelope } from './envelope.js'
+import { decodeEnvelope, encodeEnvelope, PLAIN_HEADER, plainBody } from './envelope.js'
 import { isSessionError, SessionError, storeError } from './errors.js'
 import { Emitter, type Listener, type SessionEvents } from './events.js'
 import { generateId, isWellFormedId, storageKey } from './ids.js'
 import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js'
-import { deserialize, type SessionData, serialize } from './serialize.js'
+import { deserialize, type SessionData, serializeText } from './serialize.js'
 import { type HeldLease, kState, type LoadedState, Session, type SessionInternals } from './session.js'
-import type { ReadResult, SessionInfo, SessionRef, SessionStore, WriteResult } from './store.js'
+import {
+  type ReadResult,
+  type SessionInfo,
+  type SessionRef,
+  type SessionStore,
+  touchSlack,
+  type WriteResult,
+} from './store.js'
 
 const SOURCE = 'sessions'
-const EMPTY = '{}'
+
+/** A session's serialised bytes and, when no filter runs, the stored payload they are a view of. */
+interface Plain {
+  plain: Uint8Array
+  /** The envelope, ready to store; null when filters encode it at write time. */
+  payload: Uint8Array | null
+}
+
+interface Decoded<T> {
+  data: T
+  plain: Uint8Array
+  current: boolean
+}
+
+// `{}`: a session emptied of every field is deleted, not stored.
+const isEmptyObject = (b: Uint8Array): boolean => b.byteLength === 2 && b[0] === 0x7b && b[1] === 0x7d
 
 /** What a commit did, and what the adapter must do with the cookie. */
 export interface CommitResult {
@@ -150,9 +172,24 @@ export function createSessions<T extends SessionData = SessionData>(
     return null
   }
 
-  async function decodeRow(
-    row: ReadResult,
-  ): Promise<{ data: T; plain: Uint8Array; current: boolean } | null> {
+  // A payload without envelope layers may be read without the filter machinery, unless a
+  // configured filter is required (an encryptor: a plain payload would be a forgery).
+  const plainReadable = !o.filters.some((f) => f.required === true)
+
+  /** The common case in one synchronous step: no layers to undo. Null: take {@link decodeRow}. */
+  function decodePlain(row: ReadResult): Decoded<T> | null {
+    if (!plainReadable) return null
+    const plain = plainBody(row.data)
+    if (plain === null || plain.byteLength > o.maxSize) return null
+    try {
+      return { data: deserialize(plain) as T, plain, current: o.filters.length === 0 }
+    } catch {
+      // Not JSON: decodeRow reports it.
+      return null
+    }
+  }
+
+  async function decodeRow(row: ReadResult): Promise<Decoded<T> | null> {
     try {
       const { plaintext, current } = await decodeEnvelope(row.data, row.key, o.decoders, o.filters, o.maxSize)
       return { data: deserialize(plaintext) as T, plain: plaintext, current }
@@ -228,7 +265,7 @@ export function createSessions<T extends SessionData = SessionData>(
       }
       const held: HeldLease = { key, token, end }
       holding.set(key, end)
-      const decoded = await decodeRow(row)
+      const decoded = decodePlain(row) ?? (await decodeRow(row))
       if (!decoded) {
         await giveBack(held, true).catch(() => {})
         return fresh(true)
@@ -274,14 +311,20 @@ export function createSessions<T extends SessionData = SessionData>(
     return session[kState]
   }
 
-  async function load(id: string | null | undefined): Promise<Session<T>> {
+  function load(id: string | null | undefined): Promise<Session<T>> {
     const presented = typeof id === 'string' && id.length > 0
-    if (!isWellFormedId(id, o.idBytes)) return fresh(presented)
+    if (!isWellFormedId(id, o.idBytes)) return Promise.resolve(fresh(presented))
     if (o.serialize) return loadLeased(id)
-    const row = await readKey(id)
-    if (!row) return fresh(true)
-    const decoded = await decodeRow(row)
-    if (!decoded) return fresh(true)
+    return readKey(id).then((row) => (row ? loaded(id, row) : fresh(true)))
+  }
+
+  function loaded(id: string, row: ReadResult): Session<T> | Promise<Session<T>> {
+    const decoded = decodePlain(row)
+    if (decoded) return loadedSession(id, row, decoded)
+    return decodeRow(row).then((d) => (d ? loadedSession(id, row, d) : fresh(true)))
+  }
+
+  function loadedSession(id: string, row: ReadResult, decoded: Decoded<T>): Session<T> {
     return new Session<T>(id, decoded.data, o.idle, {
       loaded: stateOf(row, decoded.plain, decoded.current),
       presented: true,
@@ -291,8 +334,19 @@ export function createSessions<T extends SessionData = SessionData>(
     })
   }
 
-  function encodePlain(data: T): Uint8Array {
-    const plain = serialize(data)
+  const noFilters = o.filters.length === 0
+
+  function encodePlain(data: T): Plain {
+    const text = serializeText(data)
+    let plain: Uint8Array
+    let payload: Uint8Array | null = null
+    if (noFilters) {
+      // The envelope's header and the JSON in one allocation; the plain bytes are a view of it.
+      payload = Buffer.from(PLAIN_HEADER + text, 'utf8')
+      plain = payload.subarray(PLAIN_HEADER.length)
+    } else {
+      plain = Buffer.from(text, 'utf8')
+    }
     if (plain.byteLength > o.maxSize) {
       throw new SessionError(
         'E_TOO_LARGE',
@@ -300,7 +354,7 @@ export function createSessions<T extends SessionData = SessionData>(
         `session data of ${plain.byteLength} bytes exceeds maxSize (${o.maxSize} bytes); nothing was written`,
       )
     }
-    return plain
+    return { plain, payload }
   }
 
   async function destroyKey(
@@ -312,19 +366,20 @@ export function createSessions<T extends SessionData = SessionData>(
     return gone
   }
 
-  async function announceRef(key: string, ref: string | null, previous: string | null): Promise<void> {
-    if (ref !== null && ref !== previous) await events.emit('ref', { key, ref, previous })
+  /** The `ref` event when a session gains or changes its ref; undefined (nothing to wait for) otherwise. */
+  function announceRef(key: string, ref: string | null, previous: string | null): Promise<void> | undefined {
+    return ref !== null && ref !== previous ? events.emit('ref', { key, ref, previous }) : undefined
   }
 
   /** Insert under a fresh id; a collision of 256 random bits is not expected, but is handled. */
   async function insertNew(
     session: Session<T>,
-    plain: Uint8Array,
+    p: Plain,
     ref: string | null,
   ): Promise<WriteResult & { ok: true }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const key = keyOf(session.id)
-      const data = await encodeEnvelope(o.filters, plain, key, o.maxSize)
+      const data = p.payload ?? (await encodeEnvelope(o.filters, p.plain, key, o.maxSize))
       const r = await call('write', () =>
         store.write({ key, data, ref, mode: 'insert', ttl: session.ttl, maxAge: o.absolute }),
       )
@@ -354,15 +409,18 @@ export function createSessions<T extends SessionData = SessionData>(
   async function update(
     session: Session<T>,
     state: LoadedState,
-    plain: Uint8Array,
+    p: Plain,
+    firstRef: string | null,
     lease: string | undefined,
+    keepExpiry: boolean,
   ): Promise<CommitResult> {
     let base: SessionData | undefined
     let version = state.version
-    let bytes = plain
+    let bytes = p
+    let ref = firstRef
     for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
-      const ref = o.ref(session.data)
-      const data = await encodeEnvelope(o.filters, bytes, state.key, o.maxSize)
+      if (attempt > 0) ref = o.ref(session.data)
+      const data = bytes.payload ?? (await encodeEnvelope(o.filters, bytes.plain, state.key, o.maxSize))
       const r = await call('write', () =>
         store.write({
           key: state.key,
@@ -373,13 +431,19 @@ export function createSessions<T extends SessionData = SessionData>(
           ttl: session.ttl,
           maxAge: o.absolute,
           lease,
+          keepExpiry,
         }),
       )
       if (r.ok) {
-        await announceRef(state.key, ref, state.ref)
+        const announced = announceRef(state.key, ref, state.ref)
+        if (announced) await announced
         // The session now stands at the version it wrote, so its next commit does not conflict
         // with itself.
-        Object.assign(state, { plain: bytes, version: r.version, ref, expiry: r.expiry, current: true })
+        state.plain = bytes.plain
+        state.version = r.version
+        state.ref = ref
+        state.expiry = r.expiry
+        state.current = true
         return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
       }
       if (r.reason === 'missing') return gone(session)
@@ -388,13 +452,13 @@ export function createSessions<T extends SessionData = SessionData>(
       await sleep(Math.random() * Math.min(50, 2 ** attempt))
       const row = await call('read', () => store.read(state.key))
       if (!row) return gone(session)
-      const theirs = await decodeRow(row)
+      const theirs = decodePlain(row) ?? (await decodeRow(row))
       if (!theirs) return gone(session)
       base ??= deserialize(state.plain)
       session.data = merge(base, session.data, theirs.data)
       version = row.version
       bytes = encodePlain(session.data)
-      if (bytesEqual(bytes, theirs.plain)) {
+      if (bytesEqual(bytes.plain, theirs.plain)) {
         Object.assign(state, stateOf(row, theirs.plain, theirs.current))
         return { cookie: 'keep', id: session.id, expires: row.expiry, write: 'none' }
       }
@@ -458,10 +522,9 @@ export function createSessions<T extends SessionData = SessionData>(
 
     // Vouched unchanged: the loaded bytes are the session's bytes (and its ref is the loaded ref).
     const vouched = unchanged && state !== null && !st.regenerate
-    const plain = vouched ? state.plain : encodePlain(session.data)
-    const empty = plain.byteLength === EMPTY.length && Buffer.from(plain).toString() === EMPTY
+    const p: Plain = vouched ? { plain: state.plain, payload: null } : encodePlain(session.data)
 
-    if (empty) {
+    if (isEmptyObject(p.plain)) {
       st.loaded = null
       if (!state) return clearIfPresented()
       await destroyKey(state.key, 'emptied')
@@ -472,25 +535,28 @@ export function createSessions<T extends SessionData = SessionData>(
 
     if (!state || st.regenerate) {
       if (state) session.id = generateId(o.idBytes)
-      const r = await insertNew(session, plain, ref)
+      const r = await insertNew(session, p, ref)
       const key = keyOf(session.id)
       if (state) await destroyKey(state.key, 'regenerate')
       await announceRef(key, ref, state?.ref ?? null)
       st.regenerate = false
-      st.loaded = { ...freshState(key, plain, r), ref }
+      st.loaded = { ...freshState(key, p.plain, r), ref }
       return { cookie: 'set', id: session.id, expires: r.expiry, write: 'insert' }
     }
 
-    if (bytesEqual(plain, state.plain) && state.current && ref === state.ref) {
-      const elapsed = performance.now() - state.readAt
-      const storeNow = state.storeNow.getTime() + elapsed
-      let next = storeNow + session.ttl
-      if (o.absolute !== undefined) next = Math.min(next, state.created.getTime() + o.absolute)
-      const move = next - state.expiry.getTime()
-      if (!st.touch && move < o.touchShare * o.idle) {
+    // How far the expiry would move now (store clock: its time at the read plus our monotonic
+    // time since). Moves smaller than touchShare of the ttl are not worth a write of the expiry:
+    // an unchanged session is then not touched, and a changed one keeps its expiry.
+    const storeNow = state.storeNow.getTime() + (performance.now() - state.readAt)
+    let next = storeNow + session.ttl
+    if (o.absolute !== undefined) next = Math.min(next, state.created.getTime() + o.absolute)
+    const move = next - state.expiry.getTime()
+    const small = !st.touch && move < o.touchShare * session.ttl
+
+    if (bytesEqual(p.plain, state.plain) && state.current && ref === state.ref) {
+      if (small || move <= 0) {
         return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
       }
-      if (move <= 0) return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
       const ok = await call('touch', () =>
         store.touch({ key: state.key, ttl: session.ttl, maxAge: o.absolute, lease }),
       )
@@ -500,7 +566,9 @@ export function createSessions<T extends SessionData = SessionData>(
       return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'touch' }
     }
 
-    const result = await update(session, state, plain, lease)
+    // A shorter ttl (or absolute cap) pulls the expiry back: that is a move worth writing.
+    const keepExpiry = small && move > -touchSlack(session.ttl)
+    const result = await update(session, state, p, ref, lease, keepExpiry)
     if (result.cookie === 'clear') st.loaded = null
     return result
   }

@@ -100,7 +100,10 @@ export class MemoryStore implements SessionStore {
       ref: req.ref,
       created,
       modified: now,
-      expiry: this.#expiry(now, created, req.ttl, req.maxAge),
+      expiry:
+        req.mode === 'update' && req.keepExpiry === true && live
+          ? live.expiry
+          : this.#expiry(now, created, req.ttl, req.maxAge),
       version: (base?.version ?? 0) + 1,
       lease: held?.lease ?? null,
       leaseExpiry: held?.leaseExpiry ?? 0,

@@ -39,8 +39,12 @@ export interface SessionsOptions<T extends SessionData = SessionData> {
    */
   absoluteTimeout?: Duration | false
   /**
-   * An unchanged session's expiry is moved only when it would move by at least this share of the
-   * idle timeout, so read-only requests cause almost no writes.
+   * A session's expiry is moved only when it would move by at least this share of its ttl (the
+   * idle timeout, or the lifetime an adapter sets, such as express-session's `cookie.maxAge`):
+   * an unchanged session is then not written at all, so read-only requests cause almost no
+   * writes, and a changed one is written with its expiry left as it is, so frequent writes move
+   * no index entry. A session therefore expires between `(1 - touchShare) × ttl` and `ttl` after
+   * its last use; `0` moves the expiry on every request.
    * @default 0.1
    */
   touchShare?: number

@@ -62,6 +62,14 @@ export interface WriteRequest {
   version?: number | undefined
   /** With `update`: also release the row's lease if this token holds it (serialised mode). */
   lease?: string | undefined
+  /**
+   * With `update`: leave the expiry as it is and write only the data (`ttl` and `maxAge` are then
+   * not used). The manager asks for this when the expiry would move by less than `touchShare` of
+   * the session's ttl, the rule touches follow, so a session written many times a minute changes
+   * no indexed column: no expiry-index entry moves, and PostgreSQL can update the row in place.
+   * The result reports the row's expiry all the same.
+   */
+  keepExpiry?: boolean | undefined
 }
 
 export type WriteResult =
@@ -109,8 +117,8 @@ export interface ListOptions {
  * - `touch` moves only the expiry of a live row; data and version stay as they are. A store may
  *   leave the expiry alone when it would move by less than `touchSlack(ttl)` (1 % of the ttl, at
  *   most 1 s), so that repeated touches need not each be a write; it still returns `true`.
- *   An `update` may keep the expiry by the same rule (its data is written all the same); it
- *   reports the expiry it stored.
+ *   An `update` moves the expiry to now + ttl (or may keep it by the same rule), except with
+ *   `keepExpiry`, which leaves it as it is; either way it reports the expiry the row has after it.
  * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
  * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
  *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.

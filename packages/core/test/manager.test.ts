@@ -126,6 +126,62 @@ describe('commit', () => {
     expect(row!.expiry.getTime() - row!.now.getTime()).toBeGreaterThan(990_000)
   })
 
+  it('a changed session keeps its expiry while it would move by less than touchShare of the ttl', async () => {
+    const { sessions, store } = setup({ idleTimeout: 1_000_000, touchShare: 0.1 })
+    const id = await stored(sessions, { n: 0 })
+    const created = (await store.read(sessions.keyOf(id)))!.expiry.getTime()
+    store.advance(50_000)
+    const s = await sessions.load(id)
+    s.set('n', 1)
+    const kept = await sessions.commit(s)
+    expect(kept.write).toBe('update')
+    const row = await store.read(sessions.keyOf(id))
+    expect(row!.version).toBe(2)
+    expect(row!.expiry.getTime()).toBe(created)
+    expect(kept.expires!.getTime()).toBe(created)
+    // A move of 15 % is written with the data.
+    store.advance(100_000)
+    const later = await sessions.load(id)
+    later.set('n', 2)
+    const moved = await sessions.commit(later)
+    const after = await store.read(sessions.keyOf(id))
+    expect(after!.expiry.getTime() - after!.now.getTime()).toBeGreaterThan(990_000)
+    expect(moved.expires!.getTime()).toBe(after!.expiry.getTime())
+    expect((await sessions.load(id)).data).toEqual({ n: 2 })
+  })
+
+  it('a changed session with a shorter ttl, or touched on purpose, has its expiry moved', async () => {
+    const { sessions, store } = setup({ idleTimeout: 1_000_000, touchShare: 0.1 })
+    const id = await stored(sessions, { n: 0 })
+    const s = await sessions.load(id)
+    s.set('n', 1)
+    s.ttl = 60_000
+    await sessions.commit(s)
+    const row = await store.read(sessions.keyOf(id))
+    expect(row!.expiry.getTime() - row!.now.getTime()).toBeLessThanOrEqual(60_000)
+    store.advance(1000)
+    const t = await sessions.load(id)
+    t.ttl = 1_000_000
+    t.set('n', 2).touch()
+    await sessions.commit(t)
+    const again = await store.read(sessions.keyOf(id))
+    expect(again!.expiry.getTime() - again!.now.getTime()).toBeGreaterThan(990_000)
+  })
+
+  it('touchShare is a share of the session ttl: a session shorter than idleTimeout is still touched', async () => {
+    // express-session's cookie.maxAge becomes the ttl: 60 s here, against a 30-minute idleTimeout.
+    const { sessions, store } = setup({ idleTimeout: '30m', touchShare: 0.1 })
+    const s = sessions.create({ a: 1 })
+    s.ttl = 60_000
+    const { id } = await sessions.commit(s)
+    store.advance(10_000)
+    const again = await sessions.load(id)
+    again.ttl = 60_000
+    expect((await sessions.commit(again)).write).toBe('touch')
+    const row = await store.read(sessions.keyOf(id))
+    expect(row!.expiry.getTime() - row!.now.getTime()).toBeGreaterThan(59_000)
+  })
+
   it('commit({ unchanged: true }) skips the serialise and still moves the expiry when due', async () => {
     const { sessions, store } = setup({ idleTimeout: 1_000_000, touchShare: 0.1 })
     const id = await stored(sessions, { a: 1 })

@@ -75,6 +75,8 @@ export function checkWrite(source: string, req: WriteRequest, maxDataBytes: numb
     throw new SessionError('E_INVALID', source, 'version must be a non-negative integer')
   }
   if (req.lease !== undefined) checkToken(source, req.lease)
+  if (req.keepExpiry !== undefined && typeof req.keepExpiry !== 'boolean')
+    throw new SessionError('E_INVALID', source, 'keepExpiry must be a boolean')
 }
 
 const TOKEN = /^[\x21-\x7e]{1,64}$/

@@ -193,6 +193,10 @@ export function describeStore(
         await putExpired(key)
         await afterExpiry()
         expect(await put(key, 'back', { mode: 'update' })).toEqual({ ok: false, reason: 'missing' })
+        expect(await put(key, 'back', { mode: 'update', keepExpiry: true })).toEqual({
+          ok: false,
+          reason: 'missing',
+        })
         expect(await store.read(key)).toBeNull()
       })
 
@@ -257,6 +261,28 @@ export function describeStore(
         const row = await store.read(key)
         expect(r.ok && r.expiry.getTime()).toBe(row!.expiry.getTime())
         expect(row!.expiry.getTime() - row!.now.getTime()).toBeLessThanOrEqual(60_000)
+      })
+
+      it('update with keepExpiry writes data and version but leaves the expiry, and reports it', async () => {
+        const key = uniq()
+        const first = await put(key, 'a', { mode: 'insert', ttl: HOUR })
+        const before = await store.read(key)
+        await sleep(20)
+        // A ttl of one minute would pull the expiry an hour back; keepExpiry leaves it.
+        const r = await put(key, 'b', { mode: 'update', ttl: 60_000, version: 1, keepExpiry: true })
+        const row = await store.read(key)
+        expect(text(row!.data)).toBe('b')
+        expect(row!.version).toBe(2)
+        expect(r.ok && r.version).toBe(2)
+        expect(row!.modified.getTime()).toBeGreaterThan(before!.modified.getTime())
+        expect(row!.expiry.getTime()).toBe(first.ok && first.expiry.getTime())
+        expect(r.ok && r.expiry.getTime()).toBe(row!.expiry.getTime())
+        // A stale version is still a conflict.
+        expect(await put(key, 'c', { mode: 'update', version: 1, keepExpiry: true })).toEqual({
+          ok: false,
+          reason: 'conflict',
+        })
+        expect(text((await store.read(key))!.data)).toBe('b')
       })
 
       it('update with the current version succeeds', async () => {
@@ -345,6 +371,7 @@ export function describeStore(
           { key: uniq(), data: bytes('x'), ref: null, mode: 'upsert', ttl: -5 },
           { key: uniq(), data: bytes('x'), ref: 42, mode: 'upsert', ttl: HOUR },
           { key: 'x'.repeat(300), data: bytes('x'), ref: null, mode: 'upsert', ttl: HOUR },
+          { key: uniq(), data: bytes('x'), ref: null, mode: 'update', ttl: HOUR, keepExpiry: 'yes' },
         ]
         for (const req of bad) {
           await expect(store.write(req as WriteRequest)).rejects.toSatisfy(
@@ -493,7 +520,21 @@ export function describeStore(
         const r = await take(key, 'tok-b')
         expect(r.ok).toBe(true)
         if (r.ok) expect(text(r.row.data)).toBe('v2')
-        expect(await store.touch({ key, ttl: HOUR, lease: 'tok-b' })).toBe(true)
+        // The same with keepExpiry (its own statement in the SQL stores).
+        const k = await store.write({
+          key,
+          data: bytes('v3'),
+          ref: null,
+          mode: 'update',
+          ttl: HOUR,
+          lease: 'tok-b',
+          keepExpiry: true,
+        })
+        expect(k.ok).toBe(true)
+        const r2 = await take(key, 'tok-d')
+        expect(r2.ok).toBe(true)
+        if (r2.ok) expect(text(r2.row.data)).toBe('v3')
+        expect(await store.touch({ key, ttl: HOUR, lease: 'tok-d' })).toBe(true)
         expect((await take(key, 'tok-c')).ok).toBe(true)
       })
 
