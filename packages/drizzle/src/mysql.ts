@@ -3,7 +3,8 @@
  * Only this entry imports the driver.
  */
 import mysql from 'mysql2'
-import { type MysqlClient, MysqlSqlStore } from './_internal/mysql-store.js'
+import { preparedSender } from './_internal/mysql-prepared.js'
+import { type MysqlClient, type MysqlPoolConnection, MysqlSqlStore } from './_internal/mysql-store.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
@@ -79,10 +80,21 @@ function borrowed(given: unknown): MysqlClient {
   if (PROMISE_WRAPPERS.has(String(wrapper?.constructor?.name)) && isCore(inner)) {
     return direct(inner, given as MysqlClient)
   }
-  if (typeof (given as Partial<MysqlClient> | undefined)?.execute !== 'function') {
+  const other = given as Partial<MysqlClient> | undefined
+  if (typeof other?.execute !== 'function' || typeof other.query !== 'function') {
     throw optionError(NAME, 'db must be a drizzle-orm/mysql2 database and client a mysql2 pool or connection')
   }
-  return given as MysqlClient
+  const client = other as MysqlClient
+  return {
+    execute: (sql, values) => client.execute(sql, values),
+    query: (sql, values) => client.query(sql, values),
+    ...(client.getConnection
+      ? { getConnection: () => (client.getConnection as () => Promise<MysqlPoolConnection>)() }
+      : {}),
+    send: (sql, values, done) => {
+      client.execute(sql, values).then((result) => done(null, result[0]), done)
+    },
+  }
 }
 
 const PROMISE_WRAPPERS = new Set(['PromisePool', 'PromiseConnection', 'PromisePoolConnection'])
@@ -118,7 +130,13 @@ function direct(core: CoreClient, wrapped = core.promise() as MysqlClient): Mysq
         if (values === undefined) core[method](sql, done)
         else core[method](sql, values, done)
       })
-  const client: MysqlClient = { execute: call('execute'), query: call('query') }
+  const client: MysqlClient = {
+    execute: call('execute'),
+    query: call('query'),
+    // The hot path: the store's own callback goes straight to a statement prepared on the
+    // connection (rows or OK packet first).
+    send: preparedSender(core),
+  }
   const getConnection = wrapped.getConnection
   if (typeof getConnection === 'function') client.getConnection = () => getConnection.call(wrapped)
   return client

@@ -94,8 +94,8 @@ ON DUPLICATE KEY UPDATE
   data = VALUES(data), ref = VALUES(ref), modified = ${N}`)
   }
 
-  // An expiry that would move by less than :slack µs stays as it is (the touch rule): frequent
-  // writes then leave expiry_idx alone, and the row changes in the clustered index only.
+  // An expiry that would move by less than :slack µs stays as it is (the touch rule): repeated
+  // touches then leave the row unchanged, and InnoDB skips the write.
   const slackExpiry = (maxAge: boolean) =>
     `IF(ABS(TIMESTAMPDIFF(MICROSECOND, expiry, ${liveExpiry(maxAge)})) < :slack, expiry, ${liveExpiry(maxAge)})`
 
@@ -103,13 +103,22 @@ ON DUPLICATE KEY UPDATE
   // NULL it changes nothing, and it is four parameters and two IFs on every default-mode write.
   const release = (lease: boolean) => (lease ? `, ${RELEASE_IF}` : '')
 
-  // version is assigned before expiry and both read the old expiry, as under SIMULTANEOUS_ASSIGNMENT.
-  const update = (maxAge: boolean, version: boolean, lease: boolean) =>
-    statement(`UPDATE ${t} SET
-  version = LAST_INSERT_ID(${ms(slackExpiry(maxAge))} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},
-  expiry = ${slackExpiry(maxAge)},
+  // An update moves the expiry to now + ttl, or with keepExpiry (the manager's choice while the
+  // move would be small) leaves it: the statement then changes no indexed column, and the expiry
+  // it reports is the column's own. version is assigned before expiry and both read the old row,
+  // as under SIMULTANEOUS_ASSIGNMENT.
+  const update = (maxAge: boolean, version: boolean, lease: boolean, keep: boolean) => {
+    const expiry = keep ? 'expiry' : liveExpiry(maxAge)
+    return statement(`UPDATE ${t} SET
+  version = LAST_INSERT_ID(${ms(expiry)} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},${
+    keep
+      ? ''
+      : `
+  expiry = ${expiry},`
+  }
   data = :data, ref = :ref, modified = ${N}${release(lease)}
 WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
+  }
 
   // LAST_INSERT_ID(1) marks "a row matched" whatever the client's FOUND_ROWS flag says. An expiry
   // that would move by less than :slack µs stays as it is: with no lease to release the row is then
@@ -119,7 +128,9 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
       `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${slackExpiry(maxAge)}, NULL)${release(lease)} WHERE ${K} = :key AND expiry > ${N}`,
     )
   // Every variant built once, indexed by its flags as bits.
-  const updates = Array.from({ length: 8 }, (_, i) => update((i & 4) !== 0, (i & 2) !== 0, (i & 1) !== 0))
+  const updates = Array.from({ length: 16 }, (_, i) =>
+    update((i & 4) !== 0, (i & 2) !== 0, (i & 1) !== 0, (i & 8) !== 0),
+  )
   const touches = Array.from({ length: 4 }, (_, i) => touch((i & 2) !== 0, (i & 1) !== 0))
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
@@ -133,8 +144,8 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
     ),
     upsert: upsert(false),
     upsertMaxAge: upsert(true),
-    update: (maxAge: boolean, version: boolean, lease: boolean): Statement =>
-      updates[(maxAge ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as Statement,
+    update: (maxAge: boolean, version: boolean, lease: boolean, keep: boolean): Statement =>
+      updates[(keep ? 8 : 0) + (maxAge ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as Statement,
     liveVersion: statement(`SELECT version FROM ${t} WHERE ${K} = :key AND expiry > ${N}`),
     touch: (maxAge: boolean, lease: boolean): Statement =>
       touches[(maxAge ? 2 : 0) + (lease ? 1 : 0)] as Statement,

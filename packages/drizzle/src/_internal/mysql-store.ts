@@ -46,8 +46,16 @@ export interface MysqlPoolConnection extends MysqlQueryable {
   destroy?(): void
 }
 
+/** How a statement's outcome comes back on the hot path: rows (SELECT) or the OK packet. */
+export type MysqlDone = (error: unknown, result?: unknown) => void
+
 export interface MysqlClient extends MysqlQueryable {
   getConnection?(): Promise<MysqlPoolConnection>
+  /**
+   * One prepared statement, answered through `done`: the store's hot path makes its one promise
+   * per call itself, around this, instead of one here and more on top.
+   */
+  send(sql: string, values: unknown[], done: MysqlDone): void
 }
 
 interface OkPacket {
@@ -129,22 +137,37 @@ export class MysqlSqlStore implements SqlSessionStore {
     }
   }
 
-  // One promise per statement on the way that succeeds; retries and the error wrapping take the
-  // slower path only when the first try failed. (Four nested async layers here cost several µs of
-  // app CPU per request.)
-  #execute(action: string, s: Statement, values: Record<string, unknown>): Promise<unknown> {
-    if (!this.#ready.done) return this.#start(action).then(() => this.#execute(action, s, values))
+  // One promise per statement on the way that succeeds, made around the driver's callback, with
+  // the result mapped inside it; retries and the error wrapping take the slower path only when the
+  // first try failed. (Four nested async layers here cost several µs of app CPU per request.)
+  #execute<R = unknown>(
+    action: string,
+    s: Statement,
+    values: Record<string, unknown>,
+    map?: (result: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
+    if (!this.#ready.done) return this.#start(action).then(() => this.#execute(action, s, values, map))
     const params = bind(s, values)
-    let pending: Promise<[unknown, unknown]>
-    try {
-      pending = this.#client.execute(s.text, params)
-    } catch (error) {
-      pending = Promise.reject(error)
-    }
-    return pending.then(
-      (result) => result[0],
-      (error: unknown) => this.#retry(action, s.text, params, error),
-    )
+    return new Promise<R>((resolve, reject) => {
+      const done: MysqlDone = (error, result) => {
+        if (error === null || error === undefined) {
+          try {
+            resolve(map ? map(result) : (result as R))
+          } catch (e) {
+            reject(storeError(this.name, action, e))
+          }
+          return
+        }
+        this.#retry(action, s.text, params, error)
+          .then((again) => (map ? map(again) : (again as R)))
+          .then(resolve, reject)
+      }
+      try {
+        this.#client.send(s.text, params, done)
+      } catch (error) {
+        done(error)
+      }
+    })
   }
 
   async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<unknown> {
@@ -231,19 +254,33 @@ export class MysqlSqlStore implements SqlSessionStore {
     }
   }
 
-  async read(key: string): Promise<ReadResult | null> {
-    validateKey(this.name, key)
-    const row = (await this.#rows('read', this.#sql.read, { key }))[0]
-    return row ? toReadResult(key, row) : null
+  read(key: string): Promise<ReadResult | null> {
+    try {
+      validateKey(this.name, key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#execute('read', this.#sql.read, { key }, (rows) => {
+      const row = (rows as Row[])[0]
+      return row ? toReadResult(key, row) : null
+    })
   }
 
-  async write(req: WriteRequest): Promise<WriteResult> {
-    validateWrite(this.name, req, this.maxDataBytes)
-    if (!this.#ready.done) {
-      await this.#start('write')
+  write(req: WriteRequest): Promise<WriteResult> {
+    try {
+      validateWrite(this.name, req, this.maxDataBytes)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (this.#ready.done) return this.#write(req)
+    return this.#start('write').then(() => {
       // The server limit is known only after start-up; check again before sending anything.
       validateWrite(this.name, req, this.maxDataBytes)
-    }
+      return this.#write(req)
+    })
+  }
+
+  #write(req: WriteRequest): Promise<WriteResult> {
     const values = {
       key: req.key,
       data: asBuffer(req.data),
@@ -253,35 +290,54 @@ export class MysqlSqlStore implements SqlSessionStore {
       fresh: Math.min(req.ttl, req.maxAge ?? req.ttl) * 1000,
       version: req.version,
       lease: req.lease ?? null,
-      slack: touchSlack(req.ttl) * 1000,
     }
     const withMaxAge = req.maxAge !== undefined
     if (req.mode === 'update') {
-      const s = this.#sql.update(withMaxAge, req.version !== undefined, req.lease !== undefined)
-      const ok = await this.#ok('write', s, values)
-      const packed = unpack(ok.insertId)
-      if (packed) return { ok: true, ...packed }
+      const s = this.#sql.update(
+        withMaxAge,
+        req.version !== undefined,
+        req.lease !== undefined,
+        req.keepExpiry === true,
+      )
       // Failure path only: a second statement tells a stale version from a missing row.
-      const live = await this.#rows('write', this.#sql.liveVersion, values)
-      return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
+      return this.#execute(
+        'write',
+        s,
+        values,
+        (ok): WriteResult | Promise<WriteResult> => unpack((ok as OkPacket).insertId) ?? this.#why(req),
+      )
     }
     const s =
       req.mode === 'insert' ? this.#sql.insert : withMaxAge ? this.#sql.upsertMaxAge : this.#sql.upsert
-    const packed = unpack((await this.#ok('write', s, values)).insertId)
-    return packed ? { ok: true, ...packed } : { ok: false, reason: 'exists' }
+    return this.#execute(
+      'write',
+      s,
+      values,
+      (ok): WriteResult => unpack((ok as OkPacket).insertId) ?? { ok: false, reason: 'exists' },
+    )
   }
 
-  async touch(req: TouchRequest): Promise<boolean> {
-    validateTouch(this.name, req)
+  /** Why an update matched no row: the row is live (so its version moved on) or gone. */
+  async #why(req: WriteRequest): Promise<WriteResult> {
+    const live = await this.#rows('write', this.#sql.liveVersion, { key: req.key })
+    return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
+  }
+
+  touch(req: TouchRequest): Promise<boolean> {
+    try {
+      validateTouch(this.name, req)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const s = this.#sql.touch(req.maxAge !== undefined, req.lease !== undefined)
-    const ok = await this.#ok('touch', s, {
+    const values = {
       key: req.key,
       ttl: req.ttl * 1000,
       maxage: req.maxAge === undefined ? null : req.maxAge * 1000,
       lease: req.lease ?? null,
       slack: touchSlack(req.ttl) * 1000,
-    })
-    return toInt(ok.insertId) === 1
+    }
+    return this.#execute('touch', s, values, (ok) => toInt((ok as OkPacket).insertId) === 1)
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -401,8 +457,8 @@ function isRetryable(error: unknown): boolean {
 }
 
 /** 0 means the statement matched no row; otherwise (expiry ms << 21) | version. */
-function unpack(insertId: number | string | bigint): { version: number; expiry: Date } | null {
+function unpack(insertId: number | string | bigint): WriteResult | null {
   const id = BigInt(insertId)
   if (id === 0n) return null
-  return { version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
+  return { ok: true, version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
 }

@@ -35,17 +35,55 @@ export function pgDdl(table: string, schema: string | undefined): string[] {
 const releaseIf = (param: string): string =>
   `lease = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease END, lease_expiry = CASE WHEN lease = ${param}::varchar THEN NULL ELSE lease_expiry END`
 
-// The expiry a write or touch gives a live row: the idle ttl from now, never past created +
-// maxAge (LEAST ignores the NULL of no maxAge). One that would move by less than the slack stays
-// as it is (touchSlack): no indexed column then changes, so PostgreSQL can update the row in
-// place of its page (a HOT update) without a new entry in any of the three indexes.
+// The expiry a touch gives a live row: the idle ttl from now, never past created + maxAge (LEAST
+// ignores the NULL of no maxAge). One that would move by less than the slack stays as it is
+// (touchSlack): no indexed column then changes, so PostgreSQL can update the row in place of its
+// page (a HOT update) without a new entry in any of the three indexes.
 const slackExpiry = (ttl: string, maxAge: string, slack: string): string => {
   const next = `LEAST(${NOW} + ${ms(ttl)}, created + ${ms(maxAge)})`
   return `CASE WHEN expiry > ${next} - ${ms(slack)} AND expiry < ${next} + ${ms(slack)} THEN expiry ELSE ${next} END`
 }
 
+/** An update statement and the order of its parameters. */
+export interface PgUpdate {
+  text: string
+  /** Which request values its $1, $2, … are. */
+  params: readonly ('key' | 'data' | 'ref' | 'ttl' | 'maxAge' | 'version' | 'lease')[]
+}
+
+/**
+ * An update: data, ref and version, and the expiry moved to now + ttl (capped at created +
+ * maxAge), or kept as it is (`keep`, the manager's choice while the move would be small: no
+ * indexed column then changes, so PostgreSQL can update the row in place of its page, a HOT
+ * update). Each variant binds only the parameters it uses.
+ */
+function updateStatement(t: string, version: boolean, lease: boolean, keep: boolean): PgUpdate {
+  const params: PgUpdate['params'][number][] = []
+  const $ = (name: PgUpdate['params'][number]): string => {
+    params.push(name)
+    return `$${params.length}`
+  }
+  const key = $('key')
+  const set = [
+    `data = ${$('data')}::bytea`,
+    `ref = ${$('ref')}`,
+    `modified = ${NOW}`,
+    'version = version + 1',
+  ]
+  if (!keep) set.push(`expiry = LEAST(${NOW} + ${ms($('ttl'))}, created + ${ms($('maxAge'))})`)
+  if (lease) set.push(releaseIf($('lease')))
+  const check = version ? ` AND version = ${$('version')}::int` : ''
+  return {
+    text: `UPDATE ${t} SET ${set.join(', ')} WHERE key = ${key} AND expiry > ${NOW}${check} RETURNING version, expiry`,
+    params,
+  }
+}
+
 /** Every statement of the store, built once per store so the hot path only binds parameters. */
 export function pgStatements(t: string) {
+  const updates = Array.from({ length: 8 }, (_, i) =>
+    updateStatement(t, (i & 2) !== 0, (i & 1) !== 0, (i & 4) !== 0),
+  )
   const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
   return {
     read: `SELECT data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
@@ -60,17 +98,12 @@ ON CONFLICT (key) DO UPDATE SET
   lease = CASE WHEN s.expiry > ${NOW} THEN s.lease END,
   lease_expiry = CASE WHEN s.expiry > ${NOW} THEN s.lease_expiry END
 RETURNING version, expiry`,
-    // One statement that also says why nothing was updated: `current` is the live row's version
-    // (from the statement snapshot) when the row exists but the version check failed.
-    update: `WITH cur AS (SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}),
-upd AS (
-  UPDATE ${t} SET data = $2::bytea, ref = $3, modified = ${NOW},
-    expiry = ${slackExpiry('$4', '$5', '$8')}, version = version + 1,
-    ${releaseIf('$7')}
-  WHERE key = $1 AND expiry > ${NOW} AND ($6::int IS NULL OR version = $6::int)
-  RETURNING version, expiry
-)
-SELECT upd.version, upd.expiry, (SELECT version FROM cur) AS current FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
+    // One index lookup on the way that succeeds; why nothing was updated (a newer version or no
+    // live row) is asked only then, with `liveVersion`. Each flag combination is its own
+    // statement, so every prepared plan is the simple one.
+    update: (version: boolean, lease: boolean, keep: boolean): PgUpdate =>
+      updates[(keep ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as PgUpdate,
+    liveVersion: `SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
     touch: `UPDATE ${t} SET expiry = ${slackExpiry('$2', '$3', '$5')}, ${releaseIf('$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
     // Serialised mode. One statement takes a free (never taken, released or lapsed) lease and
     // returns the row; when it cannot, it says whether the row is live and when the lease lapses.

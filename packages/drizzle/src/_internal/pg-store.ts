@@ -124,22 +124,27 @@ export class PgSqlStore implements SqlSessionStore {
     const maxAge = req.maxAge ?? null
     const data = asBuffer(req.data)
     if (req.mode === 'update') {
-      const rows = await this.#run('write', this.#sql.update, [
-        req.key,
+      const u = this.#sql.update(req.version !== undefined, req.lease !== undefined, req.keepExpiry === true)
+      const values = {
+        key: req.key,
         data,
-        req.ref,
-        req.ttl,
+        ref: req.ref,
+        ttl: req.ttl,
         maxAge,
-        req.version ?? null,
-        req.lease ?? null,
-        touchSlack(req.ttl),
-      ])
-      const row = rows[0]
-      if (row && row.version !== null && row.version !== undefined) {
-        return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
+        version: req.version,
+        lease: req.lease,
       }
-      const live = row?.current !== null && row?.current !== undefined
-      return { ok: false, reason: live && req.version !== undefined ? 'conflict' : 'missing' }
+      const row = (
+        await this.#run(
+          'write',
+          u.text,
+          u.params.map((name) => values[name]),
+        )
+      )[0]
+      if (row) return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
+      // Failure path only: a second statement tells a newer version from a missing row.
+      const live = await this.#run('write', this.#sql.liveVersion, [req.key])
+      return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
     }
     const text = req.mode === 'insert' ? this.#sql.insert : this.#sql.upsert
     const row = (await this.#run('write', text, [req.key, data, req.ref, req.ttl, maxAge]))[0]
