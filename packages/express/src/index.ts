@@ -1,7 +1,2 @@
 // The express-session store
-export {
-  type ExpressStoreOptions,
-  expressStore,
-  PENDING_FIELD,
-  SessileExpressStore,
-} from './express-store.js'
+export { expressStore, PENDING_FIELD, SessileExpressStore } from './express-store.js'

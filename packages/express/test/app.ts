@@ -3,7 +3,7 @@ import { isSessionError, type Sessions } from '@sessile/core'
 import { type HttpAdapterApp, serveLoopback } from '@sessile/core/testing'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
-import { type ExpressStoreOptions, expressStore, type SessileExpressStore } from '../src/index.js'
+import { expressStore, type SessileExpressStore } from '../src/index.js'
 
 declare module 'express-session' {
   interface SessionData {
@@ -22,11 +22,8 @@ function reply(req: Request, res: Response, next: NextFunction, body: unknown): 
 }
 
 /** The route contract of describeHttpAdapter, on express + express-session. */
-export function contractApp(
-  sessions: Sessions,
-  options?: ExpressStoreOptions,
-): { app: express.Express; store: SessileExpressStore } {
-  const store = expressStore(sessions, options)
+export function contractApp(sessions: Sessions): { app: express.Express; store: SessileExpressStore } {
+  const store = expressStore(sessions)
   const app = express()
   app.use(
     session({

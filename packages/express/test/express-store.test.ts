@@ -196,30 +196,51 @@ describe('expressStore with express-session', () => {
     expect(store.writes - before.writes).toBe(1)
   })
 
-  it("sessions saved by express-session's own save at res.end are not kept in memory", async () => {
+  it('the handle to the loaded session rides on req.session, invisible to JSON and never stored', async () => {
     const sessions = createSessions({ store: new MemoryStore() })
-    const store = expressStore(sessions)
-    const app = autoSaveApp({
-      store,
-      genid: store.genid,
-      secret: 'a test secret that is long enough',
-      resave: false,
-      saveUninitialized: false,
+    const { app } = contractApp(sessions)
+    app.get('/json', (req, res, next) => {
+      const own = Object.keys(req.session)
+      const json = JSON.stringify(req.session)
+      req.session.seen = true
+      req.session.save((err) => (err ? next(err) : res.json({ own, json })))
     })
     const call = await serve(app)
-    for (let i = 1; i <= 20; i++) expect((await call('/count')).body).toEqual({ count: i })
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(store.pendingCount).toBe(0)
+    await call('/count')
+    const r = await call('/json')
+    expect(r.body.own).toContain(PENDING_FIELD)
+    expect(String(r.body.json)).not.toContain(PENDING_FIELD)
+    expect(JSON.parse(String(r.body.json))).toMatchObject({ count: 1 })
+    const id = decodeURIComponent(r.cookie).split('s:')[1]!.split('.')[0]!
+    const row = await sessions.load(id)
+    expect(row.data).toMatchObject({ count: 1, seen: true })
+    expect(Object.keys(row.data)).not.toContain(PENDING_FIELD)
   })
 
-  it('the pending map stays within its limit', async () => {
-    const sessions = createSessions({ store: new MemoryStore() })
-    const { app, store } = contractApp(sessions, { pendingLimit: 3 })
+  it('a session saved twice in one request (explicit save, then res.end) is updated, not inserted twice', async () => {
+    const store = new CountingStore()
+    const sessions = createSessions({ store })
+    const app = express()
+    const s = expressStore(sessions)
+    app.use(
+      session({ store: s, genid: s.genid, secret: 'x'.repeat(32), resave: false, saveUninitialized: false }),
+    )
+    app.get('/twice', (req, res, next) => {
+      req.session.a = 1
+      req.session.save((err) => {
+        if (err) return next(err)
+        // Changed after the explicit save: express-session saves again at res.end.
+        req.session.b = 2
+        res.json({})
+      })
+    })
     const call = await serve(app)
-    await call('/count')
-    for (let i = 0; i < 10; i++) await call('/set?name=f&value=' + i, 'POST')
-    expect(store.pendingCount).toBeLessThanOrEqual(3)
-    expect((await call('/data')).body.data).toMatchObject({ count: 1, f: '9' })
+    const r = await call('/twice')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await sessions.count()).toBe(1)
+    const id = decodeURIComponent(r.cookie).split('s:')[1]!.split('.')[0]!
+    expect((await sessions.load(id)).data).toMatchObject({ a: 1, b: 2 })
+    expect(store.writes).toBe(2)
   })
 })
 
@@ -240,7 +261,8 @@ describe('expressStore store API', () => {
     expect(await cb<number>((d) => store.length(d))).toBe(2)
     const got = (await cb<Record<string, unknown> | null>((d) => store.get(a, d))) as Record<string, unknown>
     expect(got.user).toBe('ann')
-    expect(typeof got[PENDING_FIELD]).toBe('string')
+    expect(got[PENDING_FIELD]).toBeDefined()
+    expect(JSON.stringify(got)).not.toContain(PENDING_FIELD)
     expect(got.cookie).toMatchObject({ originalMaxAge: null, expires: null })
     const all = (await cb<Record<string, Record<string, unknown>>>((d) => store.all(d))) ?? {}
     expect(
@@ -288,8 +310,7 @@ describe('expressStore store API', () => {
   it('wrong options are E_OPTION', () => {
     const m = createSessions({ store: new MemoryStore() })
     expect(() => expressStore(undefined as never)).toThrow(/createSessions/)
-    expect(() => expressStore(m, { pendingLimit: -1 })).toThrow(/pendingLimit/)
-    expect(() => expressStore(m, { pendingTtl: 0 })).toThrow(/pendingTtl/)
+    expect(() => expressStore({ ...m, load: 1 } as never)).toThrow(/createSessions/)
   })
 })
 
