@@ -21,16 +21,16 @@ export const config = {
   quick,
   pgUrl: env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mysqlUrl: env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
-  /** Runs per scenario; medians are reported. */
-  runs: int('BENCH_RUNS', quick ? 1 : 5),
+  /** HTTP rounds: each warm server gets one window per round; medians are reported. */
+  runs: int('BENCH_RUNS', quick ? 2 : 10),
   /** Rounds of the store operations (short windows, so more of them than HTTP runs). */
   opRuns: int('BENCH_OP_RUNS', quick ? 1 : 5),
   /** Milliseconds each store operation is measured per run and concurrency. */
-  opMs: int('BENCH_OP_MS', quick ? 150 : 300),
-  /** Seconds each HTTP scenario is driven per run (after a warm-up). */
-  httpSeconds: int('BENCH_HTTP_SECONDS', quick ? 1 : 3),
-  /** Seconds of HTTP warm-up per scenario, not counted in req/s. */
-  warmupSeconds: int('BENCH_WARMUP_SECONDS', quick ? 1 : 2),
+  opMs: int('BENCH_OP_MS', quick ? 150 : 600),
+  /** Seconds of each HTTP window. */
+  httpSeconds: int('BENCH_HTTP_SECONDS', quick ? 1 : 2),
+  /** Seconds each HTTP server is driven after start-up before its windows (reported apart). */
+  warmupSeconds: int('BENCH_WARMUP_SECONDS', quick ? 1 : 5),
   /** Requests in the shared-session scenario (bounded by count, not time). */
   sharedRequests: int('BENCH_SHARED_REQUESTS', quick ? 500 : 2000),
   /** Connections autocannon opens (and the store-op concurrency besides 1). */

@@ -49,6 +49,14 @@ async function privateDatabase(log) {
   }
 }
 
+async function dropDatabase(pg, log) {
+  if (pg.exact)
+    await pg.admin
+      .unsafe(`DROP DATABASE IF EXISTS "${pg.name}"`)
+      .catch((e) => log(`drop database: ${e.message}`))
+  await pg.admin.end({ timeout: 5 })
+}
+
 async function pgXacts(pg) {
   const [row] =
     await pg.admin`SELECT (xact_commit + xact_rollback)::bigint AS n FROM pg_stat_database WHERE datname = ${pg.name}`
@@ -131,53 +139,63 @@ async function login(server, name) {
   return cookie
 }
 
-/**
- * One server life: log in, warm up, drive `path` for the run length, count statements.
- * `sessions` is how many sessions the connections share out: 1 puts every connection on one
- * cookie (the read-only route, as in the issue's reference figures); one per connection is the
- * changing route, because 32 writers on one cookie is the shared-session scenario, reported apart.
- */
-async function oneRun(contender, path, sessions, pg, log) {
+/** A contender's server for one route: started, logged in and warmed up, then measured in windows. */
+async function startLive(contender, path, sessions, pg, log) {
+  // PostgreSQL contenders each get a database of their own, so its transaction counter is theirs.
+  const own = contender.db === 'pg' ? await privateDatabase(log) : null
   const table = uniqueTable('bench_http')
-  const before = contender.db === 'pg' ? await settledXacts(pg) : 0
-  const server = await Server.start(contender, table, pg.url)
-  let result
+  const before = own ? await settledXacts(own) : 0
+  const server = await Server.start(contender, table, own?.url ?? pg.url)
+  const cookies = []
+  for (let i = 0; i < sessions; i++) cookies.push(await login(server, contender.name))
+  let next = 0
+  const setupClient = (client) => client.setHeaders({ cookie: cookies[next++ % cookies.length] })
+  const url = `http://127.0.0.1:${server.port}${path}`
+  // The first seconds of a server's life include V8 compiling the hot path: reported apart.
+  const warm =
+    config.warmupSeconds > 0 ? await cannon({ url, setupClient, duration: config.warmupSeconds }) : null
+  if (warm) log(`http ${contender.name} ${path}: warm-up ${Math.round(warm.requests.average)} req/s`)
+  return { contender, server, table, own, before, cookies, setupClient, url, warm, windows: [] }
+}
+
+/** One measured window of a live server. */
+async function window(live, log) {
+  const r = await cannon({ url: live.url, setupClient: live.setupClient, duration: config.httpSeconds })
+  log(
+    `http ${live.contender.name} ${live.url.slice(live.url.lastIndexOf('/'))}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms`,
+  )
+  live.windows.push({
+    reqPerSec: r.requests.average,
+    p99: r.latency.p99,
+    bad: r.non2xx + r.errors + r.timeouts,
+  })
+}
+
+/** Check the session survived, count statements, stop the server and drop what it made. */
+async function finishLive(live, pg, log) {
+  const { contender, server, table, own } = live
   let counters
   let served = 0
   try {
-    const cookies = []
-    for (let i = 0; i < sessions; i++) cookies.push(await login(server, contender.name))
-    let next = 0
-    const setupClient = (client) => client.setHeaders({ cookie: cookies[next++ % cookies.length] })
-    const url = `http://127.0.0.1:${server.port}${path}`
-    if (config.warmupSeconds > 0) {
-      await cannon({ url, setupClient, duration: config.warmupSeconds })
-    }
-    result = await cannon({ url, setupClient, duration: config.httpSeconds })
     // Requests autocannon gave up on at the deadline still finish on the server.
     await sleep(300)
-    const check = await server.request('/read', cookies[0])
+    const check = await server.request('/read', live.cookies[0])
     if (check.status !== 200) throw new Error(`${contender.name}: the session was lost during the run`)
     const reply = await server.ask('counters')
     counters = reply.counters
     served = reply.served
   } finally {
     await server.stop()
-    await dropTable(contender, table, pg)
+    await dropTable(contender, table, own ?? pg)
   }
   let statements = Number.NaN
-  if (contender.db === 'pg') statements = ((await settledXacts(pg)) - before) / served
-  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
-  log(
-    `http ${contender.name} ${path}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ` +
-      `${statements.toFixed(2)} statements/request, non-2xx ${result.non2xx}, errors ${result.errors}`,
-  )
-  return {
-    reqPerSec: result.requests.average,
-    p99: result.latency.p99,
-    statements,
-    bad: result.non2xx + result.errors + result.timeouts,
+  if (own) {
+    statements = ((await settledXacts(own)) - live.before) / served
+    await dropDatabase(own, log)
   }
+  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
+  log(`http ${contender.name}: ${statements.toFixed(2)} statements/request over ${served} requests`)
+  return statements
 }
 
 async function dropTable(contender, table, pg) {
@@ -224,27 +242,43 @@ async function sharedRun(contender, pg, log) {
 export async function benchHttp(log, parts) {
   const pg = await privateDatabase(log)
   const contenders = HTTP_CONTENDERS.filter((c) => !config.only || config.only.test(c.name))
-  const http = new Map()
+  const http = []
   const shared = []
   try {
     if (parts.includes('http')) {
-      // Each run and route goes database by database; within one, the peer and Sessile take turns
-      // in an order that rotates from run to run, so a ratio compares neighbouring windows and no
-      // contender always runs first (or right after the noisiest neighbour).
+      // Per route and database, the peer's and Sessile's servers are started once and warmed up,
+      // then take turns in windows, in an order that rotates from round to round: a ratio compares
+      // neighbouring windows of warm servers, and no contender always runs first.
       const groups = ['pg', 'mysql', 'memory']
         .map((db) => contenders.filter((c) => c.db === db))
         .filter((g) => g.length > 0)
-      for (let run = 1; run <= config.runs; run++) {
-        for (const [route, path, sessions] of [
-          ['read-only', '/read', 1],
-          ['changing', '/write', config.connections],
-        ]) {
-          for (const group of groups) {
-            const shift = (run - 1) % group.length
-            for (const c of [...group.slice(shift), ...group.slice(0, shift)]) {
-              const id = `${c.name}|${route}`
-              if (!http.has(id)) http.set(id, { contender: c.name, db: c.db, route, runs: [] })
-              http.get(id).runs.push(await oneRun(c, path, sessions, pg, log))
+      for (const [route, path, sessions] of [
+        ['read-only', '/read', 1],
+        ['changing', '/write', config.connections],
+      ]) {
+        for (const group of groups) {
+          const lives = []
+          try {
+            for (const c of group) lives.push(await startLive(c, path, sessions, pg, log))
+            for (let round = 0; round < config.runs; round++) {
+              const shift = round % lives.length
+              for (const live of [...lives.slice(shift), ...lives.slice(0, shift)]) await window(live, log)
+            }
+          } finally {
+            for (const live of lives) {
+              const statements = await finishLive(live, pg, log)
+              const runs = live.windows
+              http.push({
+                contender: live.contender.name,
+                db: live.contender.db,
+                route,
+                runs,
+                reqPerSec: median(runs.map((x) => x.reqPerSec)),
+                p99: median(runs.map((x) => x.p99)),
+                warmReqPerSec: live.warm?.requests.average ?? Number.NaN,
+                statements,
+                bad: runs.reduce((a, x) => a + x.bad, 0),
+              })
             }
           }
         }
@@ -260,18 +294,7 @@ export async function benchHttp(log, parts) {
       for (const c of sharedContenders) shared.push({ contender: c.name, ...(await sharedRun(c, pg, log)) })
     }
   } finally {
-    if (pg.exact)
-      await pg.admin
-        .unsafe(`DROP DATABASE IF EXISTS "${pg.name}"`)
-        .catch((e) => log(`drop database: ${e.message}`))
-    await pg.admin.end({ timeout: 5 })
+    await dropDatabase(pg, log)
   }
-  const rows = [...http.values()].map((r) => ({
-    ...r,
-    reqPerSec: median(r.runs.map((x) => x.reqPerSec)),
-    p99: median(r.runs.map((x) => x.p99)),
-    statements: median(r.runs.map((x) => x.statements)),
-    bad: r.runs.reduce((a, x) => a + x.bad, 0),
-  }))
-  return { http: rows, shared, exactPg: pg.exact }
+  return { http, shared, exactPg: pg.exact }
 }

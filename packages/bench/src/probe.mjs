@@ -27,11 +27,13 @@ const rounds = Number(process.env.PROBE_ROUNDS ?? 4)
 const seconds = Number(process.env.PROBE_SECONDS ?? 4)
 const profileDir = process.env.PROBE_PROFILE
 
-function cpuOf(pid) {
+function cpuOf(pid, which = 'both') {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US
+    const user = Number(fields[11])
+    const system = Number(fields[12])
+    return (which === 'user' ? user : which === 'system' ? system : user + system) * TICK_US
   } catch {
     return 0
   }
@@ -114,12 +116,13 @@ for (const c of contenders) {
   servers.set(c.name, { ...server, table, url, setupClient, db: c.db })
 }
 
-const figures = new Map(contenders.map((c) => [c.name, { rps: [], app: [], db: [] }]))
+const figures = new Map(contenders.map((c) => [c.name, { rps: [], app: [], sys: [], db: [] }]))
 for (let r = 0; r < rounds; r++) {
   const order = contenders.map((_, i) => contenders[(i + r) % contenders.length])
   for (const c of order) {
     const s = servers.get(c.name)
     const app0 = cpuOf(s.child.pid)
+    const sys0 = cpuOf(s.child.pid, 'system')
     const db0 = dbCpu(s.db)
     const result = await autocannon({
       url: s.url,
@@ -129,20 +132,22 @@ for (let r = 0; r < rounds; r++) {
     })
     const n = result.requests.total
     const app = (cpuOf(s.child.pid) - app0) / n
+    const sys = (cpuOf(s.child.pid, 'system') - sys0) / n
     const db = (dbCpu(s.db) - db0) / n
     const f = figures.get(c.name)
     f.rps.push(result.requests.average)
     f.app.push(app)
+    f.sys.push(sys)
     f.db.push(db)
     console.log(
-      `${c.name.padEnd(24)} ${route} ${Math.round(result.requests.average)} req/s  app ${app.toFixed(0)} µs  db ${db.toFixed(0)} µs  non-2xx ${result.non2xx}`,
+      `${c.name.padEnd(24)} ${route} ${Math.round(result.requests.average)} req/s  app ${app.toFixed(0)} µs (system ${sys.toFixed(0)})  db ${db.toFixed(0)} µs  non-2xx ${result.non2xx}`,
     )
   }
 }
 console.log('\nmedians')
 for (const [name, f] of figures) {
   console.log(
-    `${name.padEnd(24)} ${route} ${Math.round(median(f.rps))} req/s  app ${median(f.app).toFixed(0)} µs  db ${median(f.db).toFixed(0)} µs`,
+    `${name.padEnd(24)} ${route} ${Math.round(median(f.rps))} req/s  app ${median(f.app).toFixed(0)} µs (system ${median(f.sys).toFixed(0)})  db ${median(f.db).toFixed(0)} µs`,
   )
 }
 for (const [name, s] of servers) {

@@ -121,6 +121,9 @@ export function httpSection(rows, exactPg, targets) {
       plain ? fmtRatio(httpRatio(r, plain)) : '',
       memory && r !== memory ? fmtRatio(httpRatio(r, memory)) : '',
       r.bad,
+      Number.isFinite(r.warmReqPerSec)
+        ? `${fmtInt(r.warmReqPerSec)}${peer ? ` (${fmtRatio(r.warmReqPerSec / peer.warmReqPerSec)})` : ''}`
+        : '',
     ]
   })
   const check = (name, peer, route, min) => {
@@ -155,6 +158,7 @@ export function httpSection(rows, exactPg, targets) {
         'filters / no filters',
         'vs memory',
         'failed',
+        'warm-up req/s (vs peer)',
       ],
       body,
     ),

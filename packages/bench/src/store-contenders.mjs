@@ -45,7 +45,9 @@ const pgRawDdl = (t) => [
 
 const pgRawSql = (t) => ({
   read: `SELECT data, ref, created, modified, expiry, version, now() AS now FROM ${t} WHERE key = $1 AND expiry > now()`,
-  update: `UPDATE ${t} SET data = $2, modified = now(), expiry = now() + interval '30 minutes', version = version + 1 WHERE key = $1 AND expiry > now() RETURNING version, expiry`,
+  // An update writes new data to a live session and keeps its expiry, as Sessile's manager does
+  // while the expiry would move by less than touchShare (keepExpiry).
+  update: `UPDATE ${t} SET data = $2, modified = now(), version = version + 1 WHERE key = $1 AND expiry > now() RETURNING version, expiry`,
   insert: `INSERT INTO ${t} (key, data, ref, created, modified, expiry, version) VALUES ($1, $2, NULL, now(), now(), now() + interval '30 minutes', 1)`,
   touch: `UPDATE ${t} SET expiry = now() + interval '30 minutes' WHERE key = $1 AND expiry > now()`,
   destroy: `DELETE FROM ${t} WHERE key = $1`,
@@ -113,7 +115,7 @@ const mysqlRawSql = (t) => {
       \`version\` int NOT NULL, \`lease\` varchar(64), \`lease_expiry\` datetime(3),
       PRIMARY KEY (\`key\`), INDEX \`ref_idx\` (\`ref\`), INDEX \`expiry_idx\` (\`expiry\`))`,
     read: `SELECT data, ref, created, modified, expiry, version, ${now} AS now FROM ${t} WHERE \`key\` = ? AND expiry > ${now}`,
-    update: `UPDATE ${t} SET data = ?, modified = ${now}, expiry = ${now} + INTERVAL 30 MINUTE, version = version + 1 WHERE \`key\` = ? AND expiry > ${now}`,
+    update: `UPDATE ${t} SET data = ?, modified = ${now}, version = version + 1 WHERE \`key\` = ? AND expiry > ${now}`,
     insert: `INSERT INTO ${t} (\`key\`, data, ref, created, modified, expiry, version) VALUES (?, ?, NULL, ${now}, ${now}, ${now} + INTERVAL 30 MINUTE, 1)`,
     touch: `UPDATE ${t} SET expiry = ${now} + INTERVAL 30 MINUTE WHERE \`key\` = ? AND expiry > ${now}`,
     destroy: `DELETE FROM ${t} WHERE \`key\` = ?`,
@@ -243,7 +245,17 @@ function expressMysql() {
 function sessileStore(name, db, makeStore) {
   let store
   let bytes
-  const w = (key, mode) => store.write({ key, data: bytes, ref: null, mode, ttl: TTL, maxAge: MAX_AGE })
+  // Updates keep the expiry, as the manager asks while it would move by less than touchShare.
+  const w = (key, mode) =>
+    store.write({
+      key,
+      data: bytes,
+      ref: null,
+      mode,
+      ttl: TTL,
+      maxAge: MAX_AGE,
+      keepExpiry: mode === 'update',
+    })
   return {
     name,
     db,
