@@ -175,6 +175,7 @@ export function createSessions<T extends SessionData = SessionData>(
   // A payload without envelope layers may be read without the filter machinery, unless a
   // configured filter is required (an encryptor: a plain payload would be a forgery).
   const plainReadable = !o.filters.some((f) => f.required === true)
+  const noFilters = o.filters.length === 0
 
   /** The common case in one synchronous step: no layers to undo. Null: take {@link decodeRow}. */
   function decodePlain(row: ReadResult): Decoded<T> | null {
@@ -182,7 +183,7 @@ export function createSessions<T extends SessionData = SessionData>(
     const plain = plainBody(row.data)
     if (plain === null || plain.byteLength > o.maxSize) return null
     try {
-      return { data: deserialize(plain) as T, plain, current: o.filters.length === 0 }
+      return { data: deserialize(plain) as T, plain, current: noFilters }
     } catch {
       // Not JSON: decodeRow reports it.
       return null
@@ -333,8 +334,6 @@ export function createSessions<T extends SessionData = SessionData>(
       touch: false,
     })
   }
-
-  const noFilters = o.filters.length === 0
 
   function encodePlain(data: T): Plain {
     const text = serializeText(data)
