@@ -165,7 +165,7 @@ export interface SessionStore {
 /**
  * How far a store may leave a touched expiry short of `now + ttl` to skip a write: 1 % of the ttl,
  * at most 1 s (the precision peers that keep whole seconds have anyway). The manager only touches
- * when the expiry moves by `touchShare` (default 10 %) of the idle timeout, far above this.
+ * when the expiry moves by `touchShare` (default 10 %) of the session's ttl, far above this.
  */
 export function touchSlack(ttl: number): number {
   return Math.min(1000, Math.floor(ttl / 100))

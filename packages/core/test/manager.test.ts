@@ -114,7 +114,7 @@ describe('commit', () => {
     expect(store.writes).toBe(before)
   })
 
-  it('moves the expiry only when it would move by touchShare of the idle timeout', async () => {
+  it('moves the expiry only when it would move by touchShare of the ttl', async () => {
     const { sessions, store } = setup({ idleTimeout: 1_000_000, touchShare: 0.1 })
     const id = await stored(sessions, { a: 1 })
     store.advance(50_000)
