@@ -4,7 +4,7 @@
  */
 import mysql from 'mysql2'
 import { preparedSender } from './_internal/mysql-prepared.js'
-import { type MysqlClient, type MysqlPoolConnection, MysqlSqlStore } from './_internal/mysql-store.js'
+import { type MysqlClient, MysqlSqlStore } from './_internal/mysql-store.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
@@ -84,17 +84,19 @@ function borrowed(given: unknown): MysqlClient {
   if (typeof other?.execute !== 'function' || typeof other.query !== 'function') {
     throw optionError(NAME, 'db must be a drizzle-orm/mysql2 database and client a mysql2 pool or connection')
   }
+  // Called as methods of the given object: a wrapper's methods may use `this`.
   const client = other as MysqlClient
-  return {
+  const wrapped: MysqlClient = {
     execute: (sql, values) => client.execute(sql, values),
     query: (sql, values) => client.query(sql, values),
-    ...(client.getConnection
-      ? { getConnection: () => (client.getConnection as () => Promise<MysqlPoolConnection>)() }
-      : {}),
     send: (sql, values, done) => {
       client.execute(sql, values).then((result) => done(null, result[0]), done)
     },
   }
+  if (typeof client.getConnection === 'function') {
+    wrapped.getConnection = () => (client as Required<MysqlClient>).getConnection()
+  }
+  return wrapped
 }
 
 const PROMISE_WRAPPERS = new Set(['PromisePool', 'PromiseConnection', 'PromisePoolConnection'])

@@ -80,3 +80,65 @@ describe.skipIf(reach.skip)('mysql: statements prepared once per connection', ()
     expect((await status('Com_stmt_prepare')) - prepared).toBe(1)
   })
 })
+
+/** A client of the user's own making around mysql2's promise pool, whose methods use `this`. */
+class WrappedPool {
+  constructor(readonly pool: ReturnType<mysql.Pool['promise']>) {}
+  calls = 0
+  execute(sql: string, values?: unknown) {
+    this.calls++
+    return this.pool.execute(sql, values as never)
+  }
+  query(sql: string, values?: unknown) {
+    this.calls++
+    return this.pool.query(sql, values as never)
+  }
+  getConnection() {
+    this.calls++
+    return this.pool.getConnection()
+  }
+}
+
+describe.skipIf(reach.skip)("mysql: a client wrapper of the user's own is driven through its methods", () => {
+  const table = uniqueTable('wrap')
+  let pool: mysql.Pool
+  let wrapper: WrappedPool
+  let store: SqlSessionStore
+  let admin: Admin
+
+  beforeAll(async () => {
+    pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 })
+    wrapper = new WrappedPool(pool.promise())
+    store = mysqlStore({ client: wrapper, table })
+    await store.ensureSchema()
+    admin = mysqlAdmin()
+  })
+  afterAll(async () => {
+    await store?.close()
+    await pool?.promise().end()
+    await admin?.dropTable(table)
+    await admin?.close()
+  })
+
+  it('reads, writes, sweeps (a transaction on a lent connection) and destroys', async () => {
+    const before = wrapper.calls
+    const w = await store.write({ key: 'a', data: bytes('1'), ref: 'u', mode: 'insert', ttl: HOUR })
+    expect(w.ok).toBe(true)
+    const u = await store.write({
+      key: 'a',
+      data: bytes('2'),
+      ref: 'u',
+      mode: 'update',
+      ttl: HOUR,
+      version: 1,
+    })
+    expect(u.ok && u.version).toBe(2)
+    expect(Buffer.from((await store.read('a'))!.data).toString()).toBe('2')
+    await store.write({ key: 'gone', data: bytes('x'), ref: null, mode: 'insert', ttl: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(await store.sweep(10)).toEqual([{ key: 'gone', ref: null }])
+    expect(await store.destroyByRef('u')).toEqual([{ key: 'a', ref: 'u' }])
+    expect(await store.read('a')).toBeNull()
+    expect(wrapper.calls - before).toBeGreaterThanOrEqual(7)
+  })
+})
