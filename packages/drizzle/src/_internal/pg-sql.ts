@@ -104,7 +104,9 @@ RETURNING version, expiry`,
     update: (version: boolean, lease: boolean, keep: boolean): PgUpdate =>
       updates[(keep ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as PgUpdate,
     liveVersion: `SELECT version FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
-    touch: `UPDATE ${t} SET expiry = ${slackExpiry('$2', '$3', '$5')}, ${releaseIf('$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    // The lease columns only in the statement given a lease to release (serialised mode).
+    touch: `UPDATE ${t} SET expiry = ${slackExpiry('$2', '$3', '$4')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
+    touchReleasing: `UPDATE ${t} SET expiry = ${slackExpiry('$2', '$3', '$4')}, ${releaseIf('$5')} WHERE key = $1 AND expiry > ${NOW} RETURNING 1 AS ok`,
     // Serialised mode. One statement takes a free (never taken, released or lapsed) lease and
     // returns the row; when it cannot, it says whether the row is live and when the lease lapses.
     lease: `WITH cur AS (

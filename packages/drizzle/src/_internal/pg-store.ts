@@ -154,13 +154,11 @@ export class PgSqlStore implements SqlSessionStore {
 
   async touch(req: TouchRequest): Promise<boolean> {
     validateTouch(this.name, req)
-    const rows = await this.#run('touch', this.#sql.touch, [
-      req.key,
-      req.ttl,
-      req.maxAge ?? null,
-      req.lease ?? null,
-      touchSlack(req.ttl),
-    ])
+    const params = [req.key, req.ttl, req.maxAge ?? null, touchSlack(req.ttl)]
+    const rows =
+      req.lease === undefined
+        ? await this.#run('touch', this.#sql.touch, params)
+        : await this.#run('touch', this.#sql.touchReleasing, [...params, req.lease])
     return rows.length > 0
   }
 
