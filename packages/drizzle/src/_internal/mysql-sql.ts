@@ -69,6 +69,12 @@ export function mysqlStatements(table: string) {
   const quoted = quoteMysql(table)
   const statement = (named: string): Statement => statementFor(quoted, named)
   const t = TABLE
+  // Updates that find their row by key name the primary key: a single-table UPDATE otherwise
+  // asks InnoDB to estimate the range its WHERE could read on the expiry index, two B-tree
+  // descents per statement for a plan that is always the primary key (6 µs of MariaDB CPU in ~95
+  // per update, 4 of ~30 per touch, measured). A SELECT by key needs no hint: it reads the row as a
+  // constant before any range is weighed.
+  const pk = `${TABLE} FORCE INDEX (PRIMARY)`
   const next = `IF(version >= ${VERSION_MAX}, 1, version + 1)`
   // The expiry of a live row: idle ttl from now, never past created + maxAge.
   const liveExpiry = (maxAge: boolean) =>
@@ -109,7 +115,7 @@ ON DUPLICATE KEY UPDATE
   // as under SIMULTANEOUS_ASSIGNMENT.
   const update = (maxAge: boolean, version: boolean, lease: boolean, keep: boolean) => {
     const expiry = keep ? 'expiry' : liveExpiry(maxAge)
-    return statement(`UPDATE ${t} SET
+    return statement(`UPDATE ${pk} SET
   version = LAST_INSERT_ID(${ms(expiry)} * ${VERSION_LIMIT} + ${next}) % ${VERSION_LIMIT},${
     keep
       ? ''
@@ -125,7 +131,7 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
   // unchanged, and InnoDB skips the write (repeated touches cost a locked read, not a redo record).
   const touch = (maxAge: boolean, lease: boolean) =>
     statement(
-      `UPDATE ${t} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${slackExpiry(maxAge)}, NULL)${release(lease)} WHERE ${K} = :key AND expiry > ${N}`,
+      `UPDATE ${pk} SET expiry = IF(LAST_INSERT_ID(1) = 1, ${slackExpiry(maxAge)}, NULL)${release(lease)} WHERE ${K} = :key AND expiry > ${N}`,
     )
   // Every variant built once, indexed by its flags as bits.
   const updates = Array.from({ length: 16 }, (_, i) =>
@@ -177,13 +183,13 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
       ),
     // Serialised mode: take a free (never taken, released or lapsed) lease, then read the row and
     // its lease; the caller owns the lease when the row names its token.
-    lease: statement(`UPDATE ${t} SET lease_expiry = ${after(N, 'ttl')}, lease = :token
+    lease: statement(`UPDATE ${pk} SET lease_expiry = ${after(N, 'ttl')}, lease = :token
 WHERE ${K} = :key AND expiry > ${N} AND (lease IS NULL OR lease_expiry <= ${N} OR lease = ${TOKEN})`),
     leaseRead: statement(
       `SELECT data, ref, ${times}, version, ${ms(N)} AS now, lease, GREATEST(0, ${ms('lease_expiry')} - ${ms(N)}) AS wait FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
     ),
     release: statement(
-      `UPDATE ${t} SET lease_expiry = NULL, lease = NULL WHERE ${K} = :key AND lease = ${TOKEN} AND lease_expiry > ${N}`,
+      `UPDATE ${pk} SET lease_expiry = NULL, lease = NULL WHERE ${K} = :key AND lease = ${TOKEN} AND lease_expiry > ${N}`,
     ),
     clear: statement(`DELETE FROM ${t}`),
     now: statement(`SELECT ${ms(N)} AS now`),
