@@ -112,7 +112,10 @@ describe.skipIf(reach.skip)('mysql: updates by key weigh only the primary key', 
       s.release,
     ]
     for (const statement of statements) {
-      const text = mysql.format(`EXPLAIN ${statement.text}`, statement.names.map(() => '1'))
+      const text = mysql.format(
+        `EXPLAIN ${statement.text}`,
+        statement.names.map(() => '1'),
+      )
       const [rows] = await pool.promise().query(text)
       const plan = (rows as { possible_keys: string | null; key: string | null }[])[0]
       expect({ text: statement.text, keys: plan?.possible_keys }).toEqual({
