@@ -116,7 +116,30 @@ for (const c of contenders) {
   servers.set(c.name, { ...server, table, url, setupClient, db: c.db })
 }
 
-const figures = new Map(contenders.map((c) => [c.name, { rps: [], app: [], sys: [], db: [] }]))
+// MariaDB's own counters of the work a request caused (global: the probe runs alone).
+const STATUS = [
+  'Bytes_received',
+  'Bytes_sent',
+  'Handler_read_key',
+  'Handler_update',
+  'Handler_write',
+  'Innodb_os_log_written',
+  'Innodb_os_log_fsyncs',
+  'Innodb_data_fsyncs',
+  'Innodb_buffer_pool_write_requests',
+]
+const statusPool = contenders.some((c) => c.db === 'mysql')
+  ? mysql.createPool({ uri: config.mysqlUrl, connectionLimit: 1 }).promise()
+  : null
+async function mysqlStatus() {
+  if (!statusPool) return null
+  const [rows] = await statusPool.query(
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS.map((n) => `'${n}'`).join(', ')})`,
+  )
+  return Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]))
+}
+
+const figures = new Map(contenders.map((c) => [c.name, { rps: [], app: [], sys: [], db: [], status: [] }]))
 for (let r = 0; r < rounds; r++) {
   const order = contenders.map((_, i) => contenders[(i + r) % contenders.length])
   for (const c of order) {
@@ -124,6 +147,7 @@ for (let r = 0; r < rounds; r++) {
     const app0 = cpuOf(s.child.pid)
     const sys0 = cpuOf(s.child.pid, 'system')
     const db0 = dbCpu(s.db)
+    const status0 = s.db === 'mysql' ? await mysqlStatus() : null
     const result = await autocannon({
       url: s.url,
       connections: config.connections,
@@ -134,6 +158,12 @@ for (let r = 0; r < rounds; r++) {
     const app = (cpuOf(s.child.pid) - app0) / n
     const sys = (cpuOf(s.child.pid, 'system') - sys0) / n
     const db = (dbCpu(s.db) - db0) / n
+    if (status0) {
+      const status1 = await mysqlStatus()
+      figures
+        .get(c.name)
+        .status.push(Object.fromEntries(STATUS.map((k) => [k, (status1[k] - status0[k]) / n])))
+    }
     const f = figures.get(c.name)
     f.rps.push(result.requests.average)
     f.app.push(app)
@@ -150,6 +180,14 @@ for (const [name, f] of figures) {
     `${name.padEnd(24)} ${route} ${Math.round(median(f.rps))} req/s  app ${median(f.app).toFixed(0)} µs (system ${median(f.sys).toFixed(0)})  db ${median(f.db).toFixed(0)} µs`,
   )
 }
+for (const [name, f] of figures) {
+  if (!f.status.length) continue
+  const per = STATUS.map(
+    (k) => `${k.replace(/^Innodb_/, '')} ${median(f.status.map((x) => x[k])).toFixed(2)}`,
+  )
+  console.log(`${name.padEnd(24)} MariaDB per request: ${per.join(', ')}`)
+}
+await statusPool?.end()
 for (const [name, s] of servers) {
   console.log(`${name}: ${await stop(s)} requests served (pid ${s.child.pid})`)
   await dropTable(s.db, s.table)
