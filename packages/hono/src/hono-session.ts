@@ -165,6 +165,7 @@ export function honoSession<T extends SessionData = SessionData>(
       return
     }
     let result: Awaited<ReturnType<Sessions<T>['commit']>>
+    const loadedExpiry = session.expires?.getTime()
     try {
       result = await sessions.commit(session)
     } catch (e) {
@@ -179,7 +180,10 @@ export function honoSession<T extends SessionData = SessionData>(
       return
     }
     const persistent = options.persistent === true && result.expires !== null
-    const moved = result.write === 'touch' || result.write === 'update'
+    // A write that kept the row's expiry (a touch within the slack, an update with keepExpiry)
+    // leaves the cookie's Expires right as it is.
+    const moved =
+      (result.write === 'touch' || result.write === 'update') && result.expires?.getTime() !== loadedExpiry
     if (result.cookie === 'set' || (persistent && moved)) {
       // Browsers cap cookie lifetimes at 400 days, and Hono refuses to write longer ones.
       const expires = persistent

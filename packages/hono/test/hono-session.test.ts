@@ -109,6 +109,38 @@ describe('honoSession cookie attributes', () => {
     expect(expires - Date.now()).toBeGreaterThan(29 * 60_000)
     expect(expires - Date.now()).toBeLessThanOrEqual(30 * 60_000 + 1000)
   })
+  it('persistent cookies are sent again only when the row expiry moved', async () => {
+    let now = Date.now()
+    const store = new MemoryStore({ clock: () => now })
+    const sessions = createSessions({ store })
+    const app = new Hono<SessionEnv>()
+    app.use(honoSession(sessions, { persistent: true }))
+    app.get('/set', (c) => {
+      c.get('session').set('n', c.req.query('v') ?? '1')
+      return c.text('ok')
+    })
+    app.get('/read', (c) => c.text(String(c.get('session').get('n') ?? '')))
+    const expiresOf = (res: Response) => Date.parse(/Expires=([^;]+)/.exec(cookieOf(res)[0] ?? '')?.[1] ?? '')
+    const first = await app.request('http://localhost/set')
+    const cookie = pair(cookieOf(first)[0] as string)
+    const e1 = expiresOf(first)
+    expect(e1).toBeGreaterThan(now)
+
+    // A change a minute later keeps the row's expiry (it would move by less than touchShare of
+    // the ttl): the data is written, the cookie is not sent again.
+    now += 60_000
+    const kept = await app.request('http://localhost/set?v=2', { headers: { cookie } })
+    expect(cookieOf(kept)).toEqual([])
+    const read = await app.request('http://localhost/read', { headers: { cookie } })
+    expect(await read.text()).toBe('2')
+
+    // Ten minutes on, the change moves the expiry, and the cookie follows it.
+    now += 10 * 60_000
+    const moved = await app.request('http://localhost/set?v=3', { headers: { cookie } })
+    const e2 = expiresOf(moved)
+    expect(e2 - e1).toBeGreaterThanOrEqual(11 * 60_000 - 1000)
+    expect(e2 - e1).toBeLessThanOrEqual(11 * 60_000 + 1000)
+  })
 })
 
 describe('honoSession saving', () => {
