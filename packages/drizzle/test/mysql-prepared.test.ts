@@ -9,42 +9,45 @@ import { reachMysql } from './_helpers/reach.js'
 
 const reach = await reachMysql()
 
+/** A store on a mysql2 pool of the test's own; the table is dropped after the describe. */
+function onOwnPool(name: string) {
+  const ctx = { table: uniqueTable(name) } as { table: string; pool: mysql.Pool; store: SqlSessionStore }
+  let admin: Admin | undefined
+  beforeAll(async () => {
+    ctx.pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 })
+    ctx.store = mysqlStore({ client: ctx.pool, table: ctx.table })
+    await ctx.store.ensureSchema()
+    admin = mysqlAdmin()
+  })
+  afterAll(async () => {
+    await ctx.store?.close()
+    await ctx.pool?.promise().end()
+    await admin?.dropTable(ctx.table)
+    await admin?.close()
+  })
+  return ctx
+}
+
 /**
  * The store prepares each statement once per connection and executes it directly, skipping
  * mysql2's per-call Prepare command. One pooled connection here, so the server's own counters of
  * that connection say what reached it.
  */
 describe.skipIf(reach.skip)('mysql: statements prepared once per connection', () => {
-  const table = uniqueTable('prep')
-  let pool: mysql.Pool
-  let store: SqlSessionStore
-  let admin: Admin
+  const ctx = onOwnPool('prep')
 
   const status = async (name: string): Promise<number> => {
-    const [rows] = await pool.promise().query(`SHOW SESSION STATUS LIKE '${name}'`)
+    const [rows] = await ctx.pool.promise().query(`SHOW SESSION STATUS LIKE '${name}'`)
     return Number((rows as { Value: string }[])[0]?.Value)
   }
 
-  beforeAll(async () => {
-    pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 })
-    store = mysqlStore({ client: pool, table })
-    await store.ensureSchema()
-    admin = mysqlAdmin()
-  })
-  afterAll(async () => {
-    await store?.close()
-    await pool?.promise().end()
-    await admin?.dropTable(table)
-    await admin?.close()
-  })
-
   it('100 reads and writes of one statement each prepare it once', async () => {
-    await store.write({ key: 'a', data: bytes('0'), ref: null, mode: 'insert', ttl: HOUR })
-    await store.read('a')
+    await ctx.store.write({ key: 'a', data: bytes('0'), ref: null, mode: 'insert', ttl: HOUR })
+    await ctx.store.read('a')
     const prepared = await status('Com_stmt_prepare')
     const executed = await status('Com_stmt_execute')
     for (let i = 1; i <= 50; i++) {
-      const w = await store.write({
+      const w = await ctx.store.write({
         key: 'a',
         data: bytes(String(i)),
         ref: null,
@@ -54,7 +57,7 @@ describe.skipIf(reach.skip)('mysql: statements prepared once per connection', ()
         keepExpiry: true,
       })
       expect(w.ok && w.version).toBe(i + 1)
-      expect(Buffer.from((await store.read('a'))!.data).toString()).toBe(String(i))
+      expect(Buffer.from((await ctx.store.read('a'))!.data).toString()).toBe(String(i))
     }
     // The keepExpiry update is new here: one more prepare, then only executions.
     expect((await status('Com_stmt_prepare')) - prepared).toBe(1)
@@ -62,12 +65,12 @@ describe.skipIf(reach.skip)('mysql: statements prepared once per connection', ()
   })
 
   it('a statement the server no longer knows is prepared again, and the call succeeds', async () => {
-    await store.write({ key: 'b', data: bytes('x'), ref: null, mode: 'upsert', ttl: HOUR })
-    expect(await store.read('b')).not.toBeNull()
+    await ctx.store.write({ key: 'b', data: bytes('x'), ref: null, mode: 'upsert', ttl: HOUR })
+    expect(await ctx.store.read('b')).not.toBeNull()
     // What mysql2 does to a statement it evicts from its own cache: close it on the server.
-    const read = mysqlStatements(table).read.text
+    const read = mysqlStatements(ctx.table).read.text
     await new Promise<void>((resolve, reject) =>
-      pool.getConnection((error, conn) => {
+      ctx.pool.getConnection((error, conn) => {
         if (error) return reject(error)
         conn.unprepare(read)
         conn.release()
@@ -75,34 +78,18 @@ describe.skipIf(reach.skip)('mysql: statements prepared once per connection', ()
       }),
     )
     const prepared = await status('Com_stmt_prepare')
-    const row = await store.read('b')
+    const row = await ctx.store.read('b')
     expect(Buffer.from(row!.data).toString()).toBe('x')
     expect((await status('Com_stmt_prepare')) - prepared).toBe(1)
   })
 })
 
 describe.skipIf(reach.skip)('mysql: updates by key weigh only the primary key', () => {
-  const table = uniqueTable('hint')
-  let pool: mysql.Pool
-  let store: SqlSessionStore
-  let admin: Admin
-
-  beforeAll(async () => {
-    pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 })
-    store = mysqlStore({ client: pool, table })
-    await store.ensureSchema()
-    admin = mysqlAdmin()
-  })
-  afterAll(async () => {
-    await store?.close()
-    await pool?.promise().end()
-    await admin?.dropTable(table)
-    await admin?.close()
-  })
+  const ctx = onOwnPool('hint')
 
   // Without the hint MariaDB lists the expiry index too, and estimates its range on every call.
   it('EXPLAIN of every update, touch and lease statement names PRIMARY alone', async () => {
-    const s = mysqlStatements(table)
+    const s = mysqlStatements(ctx.table)
     const statements = [
       ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((i) =>
         s.update((i & 4) !== 0, (i & 2) !== 0, (i & 1) !== 0, (i & 8) !== 0),
@@ -116,7 +103,7 @@ describe.skipIf(reach.skip)('mysql: updates by key weigh only the primary key', 
         `EXPLAIN ${statement.text}`,
         statement.names.map(() => '1'),
       )
-      const [rows] = await pool.promise().query(text)
+      const [rows] = await ctx.pool.promise().query(text)
       const plan = (rows as { possible_keys: string | null; key: string | null }[])[0]
       expect({ text: statement.text, keys: plan?.possible_keys }).toEqual({
         text: statement.text,
