@@ -180,8 +180,8 @@ export function honoSession<T extends SessionData = SessionData>(
       return
     }
     const persistent = options.persistent === true && result.expires !== null
-    // A write that kept the row's expiry (a touch within the slack, an update with keepExpiry)
-    // leaves the cookie's Expires right as it is.
+    // A write that kept the row's expiry (an update with keepExpiry, while the move would be
+    // small) leaves the cookie's Expires right as it is.
     const moved =
       (result.write === 'touch' || result.write === 'update') && result.expires?.getTime() !== loadedExpiry
     if (result.cookie === 'set' || (persistent && moved)) {
