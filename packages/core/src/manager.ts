@@ -190,6 +190,11 @@ export function createSessions<T extends SessionData = SessionData>(
     }
   }
 
+  /** A row's session: at once when no layer needs undoing, else through the filters. */
+  function decode(row: ReadResult): Decoded<T> | null | Promise<Decoded<T> | null> {
+    return decodePlain(row) ?? decodeRow(row)
+  }
+
   async function decodeRow(row: ReadResult): Promise<Decoded<T> | null> {
     try {
       const { plaintext, current } = await decodeEnvelope(row.data, row.key, o.decoders, o.filters, o.maxSize)
@@ -266,7 +271,7 @@ export function createSessions<T extends SessionData = SessionData>(
       }
       const held: HeldLease = { key, token, end }
       holding.set(key, end)
-      const decoded = decodePlain(row) ?? (await decodeRow(row))
+      const decoded = await decode(row)
       if (!decoded) {
         await giveBack(held, true).catch(() => {})
         return fresh(true)
@@ -451,7 +456,7 @@ export function createSessions<T extends SessionData = SessionData>(
       await sleep(Math.random() * Math.min(50, 2 ** attempt))
       const row = await call('read', () => store.read(state.key))
       if (!row) return gone(session)
-      const theirs = decodePlain(row) ?? (await decodeRow(row))
+      const theirs = await decode(row)
       if (!theirs) return gone(session)
       base ??= deserialize(state.plain)
       session.data = merge(base, session.data, theirs.data)

@@ -65,8 +65,8 @@ function plain(value: unknown): SessionData {
  * `maxAge: 'session'` the manager's `idleTimeout` applies. `_expire` is derived from the row on
  * every read and never stored, so an unchanged session is not rewritten. `rolling` moves the
  * expiry through the manager's touch throttle (at most one write per `touchShare` of the
- * session's lifetime); `renew` moves it at once. Each request's loaded version is remembered per `ctx`, so two
- * concurrent requests that change different fields both persist.
+ * session's lifetime); `renew` moves it at once. Each request's loaded version is remembered per
+ * `ctx`, so two concurrent requests that change different fields both persist.
  *
  * @example
  * const store = koaStore(sessions)

@@ -32,7 +32,7 @@ import {
 } from './mysql-sql.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { Ready } from './ready.js'
-import { type Row, toInfo, toReadResult, toRef } from './rows.js'
+import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
 
 /** The promise API of a mysql2 connection or pool, as far as the store uses it. */
@@ -320,7 +320,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   /** Why an update matched no row: the row is live (so its version moved on) or gone. */
   async #why(req: WriteRequest): Promise<WriteResult> {
     const live = await this.#rows('write', this.#sql.liveVersion, { key: req.key })
-    return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
+    return updateMissed(live.length > 0, req)
   }
 
   touch(req: TouchRequest): Promise<boolean> {

@@ -24,7 +24,7 @@ import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
 import { Ready } from './ready.js'
-import { type Row, toInfo, toReadResult, toRef } from './rows.js'
+import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
 
 export type { Row }
@@ -144,7 +144,7 @@ export class PgSqlStore implements SqlSessionStore {
       if (row) return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
       // Failure path only: a second statement tells a newer version from a missing row.
       const live = await this.#run('write', this.#sql.liveVersion, [req.key])
-      return { ok: false, reason: live.length > 0 && req.version !== undefined ? 'conflict' : 'missing' }
+      return updateMissed(live.length > 0, req)
     }
     const text = req.mode === 'insert' ? this.#sql.insert : this.#sql.upsert
     const row = (await this.#run('write', text, [req.key, data, req.ref, req.ttl, maxAge]))[0]

@@ -1,4 +1,4 @@
-import type { ReadResult, SessionInfo, SessionRef } from '@sessile/core'
+import type { ReadResult, SessionInfo, SessionRef, WriteRequest, WriteResult } from '@sessile/core'
 import { toBytes, toDate, toInt, toNullableText, toText } from './values.js'
 
 /** A result row as any driver hands it back: column name to value. */
@@ -16,6 +16,14 @@ export function toReadResult(key: string, row: Row): ReadResult {
     version: toInt(row.version),
     now: toDate(row.now),
   }
+}
+
+/**
+ * Why an update matched no row, from a second look for the live row: it is there, so a version
+ * check failed (the row moved on), or it is gone (expired, destroyed).
+ */
+export function updateMissed(live: boolean, req: WriteRequest): WriteResult {
+  return { ok: false, reason: live && req.version !== undefined ? 'conflict' : 'missing' }
 }
 
 export function toRef(row: Row): SessionRef {
