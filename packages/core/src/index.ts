@@ -2,6 +2,7 @@
 
 // For store authors: the argument checks every store applies before touching its backend
 export {
+  checkDestroyHint as validateDestroyHint,
   checkKey as validateKey,
   checkLease as validateLease,
   checkLimit as validateLimit,
@@ -35,6 +36,7 @@ export { deserialize, type SessionData, serialize } from './serialize.js'
 export { Session } from './session.js'
 // The store contract
 export type {
+  DestroyHint,
   LeaseRequest,
   LeaseResult,
   ListOptions,

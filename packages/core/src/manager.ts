@@ -12,6 +12,7 @@ import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './op
 import { deserialize, type SessionData, serializeText } from './serialize.js'
 import { type HeldLease, kState, type LoadedState, Session, type SessionInternals } from './session.js'
 import {
+  type DestroyHint,
   type ReadResult,
   type SessionInfo,
   type SessionRef,
@@ -361,11 +362,13 @@ export function createSessions<T extends SessionData = SessionData>(
     return { plain, payload }
   }
 
+  /** Deletes the row and announces it; `known` is the ref read with it, when there was a read. */
   async function destroyKey(
     key: string,
     reason: SessionEvents['destroy']['reason'],
+    known?: DestroyHint,
   ): Promise<SessionRef | null> {
-    const gone = await call('destroy', () => store.destroy(key))
+    const gone = await call('destroy', () => store.destroy(key, known))
     if (gone) await events.emit('destroy', { key: gone.key, ref: gone.ref, reason })
     return gone
   }
@@ -520,7 +523,7 @@ export function createSessions<T extends SessionData = SessionData>(
     if (st.destroyed) {
       st.loaded = null
       if (!state) return clearIfPresented()
-      await destroyKey(state.key, 'destroy')
+      await destroyKey(state.key, 'destroy', { ref: state.ref })
       return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
     }
 
@@ -531,7 +534,7 @@ export function createSessions<T extends SessionData = SessionData>(
     if (isEmptyObject(p.plain)) {
       st.loaded = null
       if (!state) return clearIfPresented()
-      await destroyKey(state.key, 'emptied')
+      await destroyKey(state.key, 'emptied', { ref: state.ref })
       return { cookie: 'clear', id: session.id, expires: null, write: 'destroy' }
     }
 
@@ -541,7 +544,7 @@ export function createSessions<T extends SessionData = SessionData>(
       if (state) session.id = generateId(o.idBytes)
       const r = await insertNew(session, p, ref)
       const key = keyOf(session.id)
-      if (state) await destroyKey(state.key, 'regenerate')
+      if (state) await destroyKey(state.key, 'regenerate', { ref: state.ref })
       await announceRef(key, ref, state?.ref ?? null)
       st.regenerate = false
       st.loaded = { ...freshState(key, p.plain, r), ref }
@@ -634,7 +637,7 @@ export function createSessions<T extends SessionData = SessionData>(
         gone = []
         for (const row of rows) {
           if (row.key === keep) continue
-          const g = await call('destroy', () => store.destroy(row.key))
+          const g = await call('destroy', () => store.destroy(row.key, { ref: row.ref }))
           if (g) gone.push(g)
         }
       }

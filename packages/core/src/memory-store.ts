@@ -1,5 +1,6 @@
 import { copyBytes } from './_internal/bytes.js'
 import {
+  checkDestroyHint,
   checkKey,
   checkLease,
   checkLimit,
@@ -9,6 +10,7 @@ import {
   checkWrite,
 } from './_internal/validate.js'
 import type {
+  DestroyHint,
   LeaseRequest,
   LeaseResult,
   ListOptions,
@@ -144,8 +146,10 @@ export class MemoryStore implements SessionStore {
     return row.leaseExpiry > this.#clock()
   }
 
-  async destroy(key: string): Promise<SessionRef | null> {
+  // The hint saves nothing here: the row (and its ref) is at hand.
+  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
     checkKey(NAME, key)
+    checkDestroyHint(NAME, hint)
     const row = this.#rows.get(key)
     if (!row) return null
     this.#rows.delete(key)

@@ -40,6 +40,15 @@ export interface SessionRef {
   ref: string | null
 }
 
+/**
+ * What a caller of `destroy` already knows of the row: the ref it read with it (the manager holds
+ * it for every loaded session it destroys). Only a hint: the store still reports the ref of the
+ * row it deleted, which differs when another writer changed the ref since the read.
+ */
+export interface DestroyHint {
+  ref: string | null
+}
+
 /** How a write treats an existing row. */
 export type WriteMode =
   /** Only when no row has this key (a new session); otherwise `exists`. */
@@ -119,7 +128,9 @@ export interface ListOptions {
  *   most 1 s), so that repeated touches need not each be a write; it still returns `true`.
  *   An `update` moves the expiry to now + ttl (or may keep it by the same rule), except with
  *   `keepExpiry`, which leaves it as it is; either way it reports the expiry the row has after it.
- * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`.
+ * - `destroy` is idempotent and returns the `(key, ref)` of the row it deleted, or `null`; given a
+ *   hint, the ref is still the deleted row's own. A store may use the hint to save the work of
+ *   sending the ref back (delete only while the ref is the hinted one, else take the general path).
  * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
  *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.
  * - `sweep(limit)` deletes at most `limit` expired rows and returns each one to exactly one caller,
@@ -135,7 +146,7 @@ export interface SessionStore {
   read(key: string): Promise<ReadResult | null>
   write(request: WriteRequest): Promise<WriteResult>
   touch(request: TouchRequest): Promise<boolean>
-  destroy(key: string): Promise<SessionRef | null>
+  destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null>
   sweep(limit: number): Promise<SessionRef[]>
   /** Live sessions of a ref, oldest first. */
   findByRef(ref: string): Promise<SessionInfo[]>

@@ -1,4 +1,4 @@
-import { MemoryStore, type SessionStore, type WriteRequest } from '@sessile/core'
+import { type DestroyHint, MemoryStore, type SessionStore, type WriteRequest } from '@sessile/core'
 
 /** A real MemoryStore with a movable clock that counts the calls each operation receives. */
 export class CountingStore extends MemoryStore {
@@ -32,9 +32,13 @@ export class CountingStore extends MemoryStore {
     return super.touch(req)
   }
 
-  override destroy(key: string) {
+  /** The hint each destroy was given, in order. */
+  hints: (DestroyHint | undefined)[] = []
+
+  override destroy(key: string, hint?: DestroyHint) {
     this.#count('destroy')
-    return super.destroy(key)
+    this.hints.push(hint)
+    return super.destroy(key, hint)
   }
 
   get writes(): number {

@@ -463,6 +463,69 @@ describe('refs', () => {
   })
 })
 
+describe('destroy hints', () => {
+  const user = (d: Record<string, unknown>) => (typeof d.user === 'string' ? d.user : null)
+
+  it('passes the ref read with a loaded session to the store, and announces the deleted ref', async () => {
+    const { store, sessions } = setup({ ref: user })
+    const ended: SessionEvents['destroy'][] = []
+    sessions.on('destroy', (e) => {
+      ended.push(e)
+    })
+    const [a, b, c] = [
+      await stored(sessions, { user: 'ann' }),
+      await stored(sessions, { n: 1 }),
+      await stored(sessions, { user: 'bo' }),
+    ]
+    // Logout of a loaded session, whose data (and so its ref-to-be) changed unsaved.
+    const sa = await sessions.load(a)
+    sa.set('user', 'someone-else').destroy()
+    await sessions.commit(sa)
+    // Emptied: the row goes.
+    const sb = await sessions.load(b)
+    sb.clear()
+    await sessions.commit(sb)
+    // Regenerated: the old row goes.
+    const sc = await sessions.load(c)
+    sc.regenerate()
+    await sessions.commit(sc)
+    expect(store.hints).toEqual([{ ref: 'ann' }, { ref: null }, { ref: 'bo' }])
+    expect(ended.map((e) => [e.ref, e.reason])).toEqual([
+      ['ann', 'destroy'],
+      [null, 'emptied'],
+      ['bo', 'regenerate'],
+    ])
+  })
+
+  it('announces the ref the row had when another server changed it after the load', async () => {
+    const { store, sessions } = setup({ ref: user })
+    const other = createSessions({ store, ref: user })
+    const ended: SessionEvents['destroy'][] = []
+    sessions.on('destroy', (e) => {
+      ended.push(e)
+    })
+    const id = await stored(sessions, { user: 'cat' })
+    const here = await sessions.load(id)
+    const there = await other.load(id)
+    there.set('user', 'dan')
+    await other.commit(there)
+    here.destroy()
+    await sessions.commit(here)
+    expect(store.hints).toEqual([{ ref: 'cat' }])
+    expect(ended).toEqual([{ key: sessions.keyOf(id), ref: 'dan', reason: 'destroy' }])
+    expect((await sessions.load(id)).isNew).toBe(true)
+  })
+
+  it('destroy by id has nothing read to pass; destroyByRef with except passes each found ref', async () => {
+    const { store, sessions } = setup({ ref: user })
+    const ids = [await stored(sessions, { user: 'eli' }), await stored(sessions, { user: 'eli' })]
+    await sessions.destroy(ids[0]!)
+    await sessions.destroyByRef('eli', { except: 'no-such-key' })
+    expect(store.hints).toEqual([undefined, { ref: 'eli' }])
+    expect(await sessions.count()).toBe(0)
+  })
+})
+
 describe('filters and decode failures', () => {
   const xor = (id: string, byte: number, current = true): Filter => ({
     id,

@@ -1,4 +1,5 @@
 import {
+  type DestroyHint,
   type LeaseRequest,
   type LeaseResult,
   type ListOptions,
@@ -141,8 +142,8 @@ class UrlStore implements SqlSessionStore {
   async touch(request: TouchRequest): Promise<boolean> {
     return (await this.#get()).touch(request)
   }
-  async destroy(key: string): Promise<SessionRef | null> {
-    return (await this.#get()).destroy(key)
+  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
+    return (await this.#get()).destroy(key, hint)
   }
   async sweep(limit: number): Promise<SessionRef[]> {
     return (await this.#get()).sweep(limit)

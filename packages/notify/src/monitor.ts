@@ -101,7 +101,7 @@ export function sessionMonitor<T extends SessionData>(
     for (const row of victims) {
       let gone: SessionRef | null
       try {
-        gone = await sessions.store.destroy(row.key)
+        gone = await sessions.store.destroy(row.key, { ref: row.ref })
       } catch (e) {
         throw storeError(`${SOURCE}] [${sessions.store.name}`, 'destroy', e)
       }

@@ -1,5 +1,5 @@
 import { SessionError } from '../errors.js'
-import type { LeaseRequest, TouchRequest, WriteRequest } from '../store.js'
+import type { DestroyHint, LeaseRequest, TouchRequest, WriteRequest } from '../store.js'
 
 /** Keys are at most 255 UTF-8 bytes, so every SQL dialect can index them byte-exactly. */
 export const MAX_KEY_BYTES = 255
@@ -44,6 +44,14 @@ export function checkRef(source: string, ref: unknown): asserts ref is string | 
       `ref must be null or a string of 1 to ${MAX_REF_LENGTH} characters without NUL or lone surrogates`,
     )
   }
+}
+
+/** A destroy hint, when given, is an object whose ref is a valid ref (or null). */
+export function checkDestroyHint(source: string, hint: unknown): asserts hint is DestroyHint | undefined {
+  if (hint === undefined) return
+  if (typeof hint !== 'object' || hint === null)
+    throw new SessionError('E_INVALID', source, 'destroy hint must be an object like { ref }')
+  checkRef(source, (hint as { ref?: unknown }).ref)
 }
 
 function checkTtl(source: string, name: string, value: unknown): void {

@@ -620,6 +620,53 @@ export function describeStore(
         const results = await Promise.all(Array.from({ length: 10 }, () => store.destroy(key)))
         expect(results.filter((r) => r !== null)).toHaveLength(1)
       })
+
+      it('given the ref read with the row, reports that ref and deletes the row', async () => {
+        const named = uniq()
+        const anonymous = uniq()
+        await put(named, 'x', { ref: 'dave' })
+        await put(anonymous, 'x')
+        expect(await store.destroy(named, { ref: 'dave' })).toEqual({ key: named, ref: 'dave' })
+        expect(await store.destroy(anonymous, { ref: null })).toEqual({ key: anonymous, ref: null })
+        expect(await store.read(named)).toBeNull()
+        expect(await store.read(anonymous)).toBeNull()
+        expect(await store.destroy(named, { ref: 'dave' })).toBeNull()
+      })
+
+      it('given a stale ref (another writer changed it), reports the ref the row had', async () => {
+        const a = uniq()
+        const b = uniq()
+        const c = uniq()
+        await put(a, 'x', { ref: 'erin' })
+        await put(b, 'x')
+        await put(c, 'x', { ref: 'gus' })
+        expect(await store.destroy(a, { ref: null })).toEqual({ key: a, ref: 'erin' })
+        expect(await store.destroy(b, { ref: 'erin' })).toEqual({ key: b, ref: null })
+        expect(await store.destroy(c, { ref: 'Gus' })).toEqual({ key: c, ref: 'gus' })
+        for (const k of [a, b, c]) expect(await store.read(k)).toBeNull()
+        expect(await store.destroy(uniq(), { ref: 'erin' })).toBeNull()
+      })
+
+      it('concurrent destroys with and without hints report the row exactly once', async () => {
+        const key = uniq()
+        await put(key, 'x', { ref: 'r' })
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            store.destroy(key, i % 3 === 0 ? undefined : { ref: i % 3 === 1 ? 'r' : 'stale' }),
+          ),
+        )
+        expect(results.filter((r) => r !== null)).toEqual([{ key, ref: 'r' }])
+      })
+
+      it('refuses a malformed hint with E_INVALID and keeps the row', async () => {
+        const key = uniq()
+        await put(key, 'x', { ref: 'r' })
+        for (const hint of [null, 'r', { ref: '' }, { ref: 7 }, {}]) {
+          const e = await store.destroy(key, hint as never).catch((err: unknown) => err)
+          expect(isSessionError(e) && e.code === 'E_INVALID').toBe(true)
+        }
+        expect(await store.read(key)).not.toBeNull()
+      })
     })
 
     describe('sweep', () => {

@@ -1,4 +1,5 @@
 import {
+  type DestroyHint,
   type LeaseRequest,
   type LeaseResult,
   type ListOptions,
@@ -9,6 +10,7 @@ import {
   storeError,
   type TouchRequest,
   touchSlack,
+  validateDestroyHint,
   validateKey,
   validateLease,
   validateLimit,
@@ -178,8 +180,10 @@ export class PgSqlStore implements SqlSessionStore {
     return (await this.#run('release', this.#sql.release, [key, token])).length > 0
   }
 
-  async destroy(key: string): Promise<SessionRef | null> {
+  // DELETE ... RETURNING is already one round trip here; the hint is checked and not used.
+  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
     validateKey(this.name, key)
+    validateDestroyHint(this.name, hint)
     const row = (await this.#run('destroy', this.#sql.destroy, [key]))[0]
     return row ? { key, ref: toNullableText(row.ref) } : null
   }
