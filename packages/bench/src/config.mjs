@@ -27,6 +27,8 @@ export const config = {
   opRuns: int('BENCH_OP_RUNS', quick ? 1 : 5),
   /** Milliseconds each store operation is measured per run and concurrency. */
   opMs: int('BENCH_OP_MS', quick ? 150 : 600),
+  /** Slices each opMs window is cut into, alternating with the other contenders' slices. */
+  opSlices: Math.max(1, int('BENCH_OP_SLICES', quick ? 1 : 4)),
   /** Seconds of each HTTP window. */
   httpSeconds: int('BENCH_HTTP_SECONDS', quick ? 1 : 2),
   /** Seconds each HTTP server is driven after start-up before its windows (reported apart). */

@@ -40,7 +40,7 @@ const started = Date.now()
 const m = await machine()
 const targets = []
 const sections = []
-const settings = `BENCH_RUNS=${config.runs} BENCH_OP_RUNS=${config.opRuns} BENCH_OP_MS=${config.opMs} BENCH_HTTP_SECONDS=${config.httpSeconds} BENCH_WARMUP_SECONDS=${config.warmupSeconds} BENCH_CONNECTIONS=${config.connections} BENCH_POOL=${config.pool} BENCH_SEED=${config.seed} BENCH_SHARED_REQUESTS=${config.sharedRequests}${config.quick ? ' BENCH_QUICK=1' : ''}`
+const settings = `BENCH_RUNS=${config.runs} BENCH_OP_RUNS=${config.opRuns} BENCH_OP_MS=${config.opMs} BENCH_OP_SLICES=${config.opSlices} BENCH_HTTP_SECONDS=${config.httpSeconds} BENCH_WARMUP_SECONDS=${config.warmupSeconds} BENCH_CONNECTIONS=${config.connections} BENCH_POOL=${config.pool} BENCH_SEED=${config.seed} BENCH_SHARED_REQUESTS=${config.sharedRequests}${config.quick ? ' BENCH_QUICK=1' : ''}`
 sections.push(
   `Measured ${m.date} on ${m.nproc} cores (${m.cpu}), Node ${m.node}, ${m.pg}, MariaDB ${m.mysql}; ` +
     `medians of ${config.opRuns} store-operation rounds and ${config.runs} HTTP rounds (windows of warm servers). Settings: \`${settings}\`.` +

@@ -10,9 +10,11 @@ import { storeContenders } from './store-contenders.mjs'
 export const OPS = ['read', 'update', 'touch', 'insert', 'destroy']
 const HOT_KEYS = 256
 
-/** Run `op` from `concurrency` workers until `ms` pass or `next` runs out of keys. */
-async function drive(concurrency, ms, next, op) {
-  const samples = new Samples()
+/**
+ * Run `op` from `concurrency` workers until `ms` pass or `next` runs out of keys; latencies go to
+ * `samples`. Returns the time taken.
+ */
+async function drive(samples, concurrency, ms, next, op) {
   const start = performance.now()
   const deadline = start + ms
   let n = 0
@@ -27,7 +29,7 @@ async function drive(concurrency, ms, next, op) {
     }
   }
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)))
-  return samples.summary(performance.now() - start)
+  return performance.now() - start
 }
 
 /** Seed `count` sessions through the contender's own insert path, `concurrency` at a time. */
@@ -43,9 +45,10 @@ async function seed(contender, count) {
 }
 
 /**
- * One round of every operation at one concurrency. Contenders take turns per operation (in an
- * order that rotates from round to round), so each ratio compares windows seconds apart rather
- * than a whole contender's pass apart: on a shared machine the load drifts between those.
+ * One round of every operation at one concurrency. Contenders take turns per operation, in slices
+ * (in an order that rotates from slice to slice and round to round), so each ratio compares
+ * windows interleaved within a second or two rather than a whole contender's pass apart: on a
+ * shared machine the load drifts between those.
  */
 async function runRound(contenders, seeded, concurrency, results, sizeName, round) {
   const record = (c, op, r) => {
@@ -79,34 +82,47 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
     }),
   )
   const phases = {
-    read: (c, s) => drive(concurrency, config.opMs, s.fromAll, (k) => c.read(k)),
-    update: (c, s) => drive(concurrency, config.opMs, s.fromHot, (k, n) => c.update(k, n)),
-    touch: (c, s) => drive(concurrency, config.opMs, s.fromHot, (k) => c.touch(k)),
-    insert: (c, s) =>
+    read: (c, s, out, ms) => drive(out, concurrency, ms, s.fromAll, (k) => c.read(k)),
+    update: (c, s, out, ms) => drive(out, concurrency, ms, s.fromHot, (k, n) => c.update(k, n)),
+    touch: (c, s, out, ms) => drive(out, concurrency, ms, s.fromHot, (k) => c.touch(k)),
+    insert: (c, s, out, ms) =>
       drive(
+        out,
         concurrency,
-        config.opMs,
+        ms,
         () => newId(),
         async (k) => {
           const id = await c.insert(k)
           s.inserted.push(typeof id === 'string' ? id : k)
         },
       ),
-    destroy: (c, s) =>
+    destroy: (c, s, out, ms) =>
       drive(
+        out,
         concurrency,
-        config.opMs,
+        ms,
         () => s.inserted[s.destroyed++],
         (k) => c.destroy(k),
       ),
   }
+  // Each contender's window of opMs is cut into slices that alternate with the others' (in an
+  // order that rotates from slice to slice): a drift of the machine's load, or the purge and flush
+  // work one contender's writes leave behind, then falls on every contender alike.
+  const sliceMs = config.opMs / config.opSlices
   for (const [i, op] of OPS.entries()) {
-    const shift = (round + i) % contenders.length
-    const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
-    for (const c of order) {
-      const s = state.get(c)
-      s.cursor.fill(0)
-      record(c, op, await phases[op](c, s))
+    const acc = new Map(contenders.map((c) => [c, { samples: new Samples(), ms: 0 }]))
+    for (const c of contenders) state.get(c).cursor.fill(0)
+    for (let slice = 0; slice < config.opSlices; slice++) {
+      const shift = (round + i + slice) % contenders.length
+      const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
+      for (const c of order) {
+        const a = acc.get(c)
+        a.ms += await phases[op](c, state.get(c), a.samples, sliceMs)
+      }
+    }
+    for (const c of contenders) {
+      const a = acc.get(c)
+      record(c, op, a.samples.summary(a.ms))
     }
   }
 }
