@@ -78,7 +78,7 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
         return k
       }
       const fromAll = (w) => keys[Math.floor(Math.random() * keys.length)] ?? fromHot(w)
-      return [c, { cursor, fromHot, fromAll, inserted: [], destroyed: 0 }]
+      return [c, { cursor, fromHot, fromAll, inserted: [] }]
     }),
   )
   const phases = {
@@ -96,12 +96,14 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
           s.inserted.push(typeof id === 'string' ? id : k)
         },
       ),
+    // Newest first: every contender deletes rows it inserted moments ago. Oldest first, a faster
+    // inserter built a longer backlog and then deleted older rows, further from the caches.
     destroy: (c, s, out, ms) =>
       drive(
         out,
         concurrency,
         ms,
-        () => s.inserted[s.destroyed++],
+        () => s.inserted.pop(),
         (k) => c.destroy(k),
       ),
   }
