@@ -6,7 +6,7 @@
 // Reads the "Targets" table each run printed and prints, per target, every run's figures, their
 // median and the verdict on the median.
 import { readFileSync } from 'node:fs'
-import { median } from './stats.mjs'
+import { fmtBound, median } from './stats.mjs'
 
 const files = process.argv.slice(2)
 if (files.length === 0) {
@@ -42,7 +42,7 @@ for (const [target] of runs[0]) {
   if (ok) met++
   const each = figures.map((f) => f.slice(0, bounds.length).join(' / ')).join('; ')
   console.log(
-    `${ok ? 'met   ' : 'MISSED'} ${target}: ${medians.map((x) => x.toFixed(2)).join(' / ')} (runs: ${each})`,
+    `${ok ? 'met   ' : 'MISSED'} ${target}: ${medians.map((x, i) => fmtBound(x, ...bounds[i])).join(' / ')} (runs: ${each})`,
   )
 }
 console.log(`\n${met} of ${total} targets met by the median of ${runs.length} runs`)

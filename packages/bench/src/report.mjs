@@ -1,5 +1,5 @@
 // Turns the measured results into the markdown tables printed and written to docs/benchmarks.md.
-import { fmtInt, fmtMs, fmtRatio, median } from './stats.mjs'
+import { fmtBound, fmtInt, fmtMs, fmtRatio, median } from './stats.mjs'
 
 const table = (head, rows) =>
   [
@@ -44,7 +44,7 @@ export function storeOpsSection(results, targets) {
           const sr = ratio(store, raw)
           targets.push({
             what: `${db} ${op} ${size} c=${c}: Sessile store / ${peerName} ≥ 1.00, / raw ≥ 0.85`,
-            value: `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
+            value: `${fmtBound(sp, '≥', 1)} / ${fmtBound(sr, '≥', 0.85)}`,
             pass: sp >= 1 && sr >= 0.85,
           })
           rows.push([
@@ -130,7 +130,7 @@ export function httpSection(rows, exactPg, targets) {
     const v = httpRatio(get(name, route), get(peer, route))
     targets.push({
       what: `HTTP ${route}: ${name} / ${peer} ≥ ${min.toFixed(2)}`,
-      value: fmtRatio(v),
+      value: fmtBound(v, '≥', min),
       pass: v >= min,
     })
   }
@@ -142,7 +142,7 @@ export function httpSection(rows, exactPg, targets) {
     const s = get(name, 'read-only')?.statements
     targets.push({
       what: `HTTP read-only: ${name} statements/request ≤ 1.05`,
-      value: s?.toFixed(2) ?? '—',
+      value: fmtBound(s, '≤', 1.05),
       pass: s <= 1.05,
     })
   }

@@ -44,3 +44,17 @@ export class Samples {
 export const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—')
 export const fmtMs = (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '—')
 export const fmtRatio = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—')
+
+/**
+ * A figure next to its bound: two decimals, or more where two would round it across the bound
+ * (0.996 against ≥ 1.00 prints 0.996, not 1.00), so a printed verdict always matches its figure.
+ */
+export function fmtBound(n, op, bound) {
+  if (!Number.isFinite(n)) return '—'
+  const pass = op === '≥' ? n >= bound : n <= bound
+  for (let digits = 2; digits < 6; digits++) {
+    const shown = Number(n.toFixed(digits))
+    if ((op === '≥' ? shown >= bound : shown <= bound) === pass) return n.toFixed(digits)
+  }
+  return String(n)
+}
