@@ -6,7 +6,7 @@
 // Reads the "Targets" table each run printed and prints, per target, every run's figures, their
 // median and the verdict on the median.
 import { readFileSync } from 'node:fs'
-import { fmtBound, median } from './stats.mjs'
+import { fmtBound, median, meets } from './stats.mjs'
 
 const files = process.argv.slice(2)
 if (files.length === 0) {
@@ -37,7 +37,7 @@ for (const [target] of runs[0]) {
   // Each bound in the target's text applies to the figure in the same position.
   const bounds = [...target.matchAll(/([≥≤]) ([0-9.]+)/g)].map((m) => [m[1], Number(m[2])])
   const medians = bounds.map((_, i) => median(figures.map((f) => f[i])))
-  const ok = bounds.every(([op, bound], i) => (op === '≥' ? medians[i] >= bound : medians[i] <= bound))
+  const ok = bounds.every(([op, bound], i) => meets(medians[i], op, bound))
   total++
   if (ok) met++
   const each = figures.map((f) => f.slice(0, bounds.length).join(' / ')).join('; ')

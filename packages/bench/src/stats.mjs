@@ -51,10 +51,15 @@ export const fmtRatio = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—')
  */
 export function fmtBound(n, op, bound) {
   if (!Number.isFinite(n)) return '—'
-  const pass = op === '≥' ? n >= bound : n <= bound
+  const pass = meets(n, op, bound)
   for (let digits = 2; digits < 6; digits++) {
-    const shown = Number(n.toFixed(digits))
-    if ((op === '≥' ? shown >= bound : shown <= bound) === pass) return n.toFixed(digits)
+    const shown = n.toFixed(digits)
+    if (meets(Number(shown), op, bound) === pass) return shown
   }
   return String(n)
+}
+
+/** Whether `n` keeps a target's bound: `op` is '≥' or '≤', as the targets are written. */
+export function meets(n, op, bound) {
+  return op === '≥' ? n >= bound : n <= bound
 }

@@ -381,7 +381,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     // read the ref with the row (the manager, for each loaded session it destroys) saves the
     // first look. (On MariaDB the hint is not used: the ref comes back with the delete, and a
     // conditional delete measured no faster.)
-    let ref: unknown = hint === undefined ? undefined : hint.ref
+    let ref: unknown = hint?.ref
     for (let attempt = 0; attempt < 20; attempt++) {
       if (ref === undefined || attempt > 0) {
         const row = (await this.#rows('destroy', this.#sql.destroyRef, { key }))[0]
