@@ -20,6 +20,14 @@ export interface SqlStoreOptions {
    * @default 16 MiB
    */
   maxDataBytes?: number
+  /**
+   * Read statements in flight at once. A read that finds them all out waits, and the reads that
+   * waited go together as one `SELECT … WHERE key IN (…)` (up to 32) as soon as one comes back:
+   * under load one statement and one round trip serve many reads. A read that finds a lane free
+   * is sent at once, and no timer is involved. `Infinity` sends every read on its own.
+   * @default 2
+   */
+  readLanes?: number
 }
 
 /** A SQL session store: the core contract plus schema management. */

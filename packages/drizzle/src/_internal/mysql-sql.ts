@@ -140,10 +140,27 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
   const touches = Array.from({ length: 4 }, (_, i) => touch((i & 2) !== 0, (i & 1) !== 0))
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
+  const readsMany = new Map<number, Statement>()
   return {
     read: statement(
       `SELECT data, ref, ${times}, version, ${ms(N)} AS now FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
     ),
+    // Reads that queued while others were in flight, sent together (`readMany(n)`, n > 1); the
+    // key comes back so each row finds its reader. The IN list is a range on the primary key, so
+    // the index is named (no estimate of the expiry index's range, as for updates).
+    readMany: (n: number): Statement => {
+      let s = readsMany.get(n)
+      if (!s) {
+        s = {
+          text: `SELECT ${K} AS \`key\`, data, ref, ${times}, version, ${ms(N)} AS now FROM ${pk} WHERE ${K} IN (${Array(n).fill('?').join(', ')}) AND expiry > ${N}`
+            .split(TABLE)
+            .join(quoted),
+          names: [],
+        }
+        readsMany.set(n, s)
+      }
+      return s
+    },
     // LAST_INSERT_ID(0) on a duplicate tells "exists" apart from the insert, which set it non-zero.
     insert: statement(
       `INSERT INTO ${t} ${cols} ${values} ON DUPLICATE KEY UPDATE version = IF(LAST_INSERT_ID(0) = 0, version, NULL)`,

@@ -33,6 +33,7 @@ import {
   VERSION_BITS,
 } from './mysql-sql.js'
 import type { ResolvedSqlOptions } from './options.js'
+import { padKeys, ReadBatcher } from './read-batch.js'
 import { Ready } from './ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
@@ -89,6 +90,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   #returning = false
   // A single connection (no pool) must not interleave our transactions with other statements.
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #reads: ReadBatcher
 
   constructor(client: MysqlClient, config: MysqlStoreConfig) {
     this.table = config.table
@@ -97,6 +99,17 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
+    this.#reads = new ReadBatcher(config.readLanes, {
+      one: (key) =>
+        this.#send('read', this.#sql.read, [key], (rows) => {
+          const row = (rows as Row[])[0]
+          return row ? toReadResult(key, row) : null
+        }),
+      many: (keys) => {
+        const padded = padKeys(keys)
+        return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
+      },
+    })
     this.#ready = new Ready(async () => {
       if (config.createTable) await this.#client.query(this.#ddl)
       await this.#probePacket()
@@ -149,7 +162,15 @@ export class MysqlSqlStore implements SqlSessionStore {
     map?: (result: unknown) => R | PromiseLike<R>,
   ): Promise<R> {
     if (!this.#ready.done) return this.#start(action).then(() => this.#execute(action, s, values, map))
-    const params = bind(s, values)
+    return this.#send(action, s, bind(s, values), map)
+  }
+
+  #send<R = unknown>(
+    action: string,
+    s: Statement,
+    params: unknown[],
+    map?: (result: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const done: MysqlDone = (error, result) => {
         if (error === null || error === undefined) {
@@ -262,10 +283,8 @@ export class MysqlSqlStore implements SqlSessionStore {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.#execute('read', this.#sql.read, { key }, (rows) => {
-      const row = (rows as Row[])[0]
-      return row ? toReadResult(key, row) : null
-    })
+    if (!this.#ready.done) return this.#start('read').then(() => this.read(key))
+    return this.#reads.read(key)
   }
 
   write(req: WriteRequest): Promise<WriteResult> {

@@ -8,6 +8,7 @@ export interface ResolvedSqlOptions {
   table: string
   createTable: boolean
   maxDataBytes: number
+  readLanes: number
 }
 
 export function optionError(source: string, message: string): SessionError {
@@ -44,5 +45,9 @@ export function resolveSqlOptions(
   ) {
     throw optionError(source, `maxDataBytes must be a whole number from 1 to ${limits.hardMaxBytes}`)
   }
-  return { table, createTable, maxDataBytes }
+  const readLanes = options.readLanes ?? 2
+  if (readLanes !== Number.POSITIVE_INFINITY && (!Number.isInteger(readLanes) || readLanes < 1)) {
+    throw optionError(source, 'readLanes must be a whole number of at least 1, or Infinity')
+  }
+  return { table, createTable, maxDataBytes, readLanes }
 }

@@ -87,6 +87,10 @@ export function pgStatements(t: string) {
   const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
   return {
     read: `SELECT data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
+    // Reads that waited while others were in flight, sent together (n > 1, padded by the caller);
+    // the key comes back so that each row finds its reader.
+    readMany: (n: number): string =>
+      `SELECT key, data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')}) AND expiry > ${NOW}`,
     insert: `INSERT INTO ${t} (${COLS}) ${insertValues} ON CONFLICT (key) DO NOTHING RETURNING version, expiry`,
     // LEAST ignores NULL on PostgreSQL, so a missing maxAge ($5) leaves the idle expiry alone.
     upsert: `INSERT INTO ${t} AS s (${COLS}) ${insertValues}

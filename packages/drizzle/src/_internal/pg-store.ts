@@ -25,6 +25,7 @@ import type { SqlSessionStore } from '../options.js'
 import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
+import { padKeys, ReadBatcher } from './read-batch.js'
 import { Ready } from './ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
@@ -54,6 +55,8 @@ export class PgSqlStore implements SqlSessionStore {
   readonly #sql: PgStatements
   readonly #ddl: string[]
   readonly #ready: Ready
+  readonly #reads: ReadBatcher
+  readonly #readsMany = new Map<number, string>()
 
   constructor(name: string, exec: PgExecutor, config: PgStoreConfig) {
     this.name = name
@@ -63,6 +66,22 @@ export class PgSqlStore implements SqlSessionStore {
     this.#sql = pgStatements(pgQualified(config.table, config.schema))
     this.#ddl = pgDdl(config.table, config.schema)
     this.#ready = new Ready(config.createTable ? () => this.#createSchema() : async () => {})
+    this.#reads = new ReadBatcher(config.readLanes, {
+      one: (key) =>
+        this.#run('read', this.#sql.read, [key]).then((rows) => {
+          const row = rows[0]
+          return row ? toReadResult(key, row) : null
+        }),
+      many: (keys) => {
+        const padded = padKeys(keys)
+        let text = this.#readsMany.get(padded.length)
+        if (text === undefined) {
+          text = this.#sql.readMany(padded.length)
+          this.#readsMany.set(padded.length, text)
+        }
+        return this.#run('read', text, padded)
+      },
+    })
   }
 
   async ensureSchema(): Promise<void> {
@@ -115,10 +134,13 @@ export class PgSqlStore implements SqlSessionStore {
     }
   }
 
-  async read(key: string): Promise<ReadResult | null> {
-    validateKey(this.name, key)
-    const row = (await this.#run('read', this.#sql.read, [key]))[0]
-    return row ? toReadResult(key, row) : null
+  read(key: string): Promise<ReadResult | null> {
+    try {
+      validateKey(this.name, key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#reads.read(key)
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {

@@ -1,0 +1,278 @@
+// Reads coalesce under load: with `readLanes` statements out, further reads wait and go together
+// as one SELECT ... IN. Every reader must still get exactly its own row, as a read alone would.
+// Run on each dialect through a client that notes every statement the store sends.
+import { PGlite } from '@electric-sql/pglite'
+import { SessionError } from '@sessile/core'
+import mysql from 'mysql2'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SqlSessionStore } from '../src/index.js'
+import { mysqlStore } from '../src/mysql.js'
+import { pgStore } from '../src/pg.js'
+import { pgliteStore } from '../src/pglite.js'
+import { bytes, HOUR, MYSQL_URL, PG_URL, text, uniqueTable } from './_helpers/env.js'
+import { dropMysqlTables, dropPgTables, reachMysql, reachPg } from './_helpers/reach.js'
+
+const [myReach, pgReach] = await Promise.all([reachMysql(), reachPg()])
+
+/** What the store sent, and a switch that fails the next batched read once. */
+interface Noted {
+  sent: string[]
+  failNextBatch: boolean
+}
+
+const BATCH = / IN \(/
+const injected = () =>
+  Object.assign(new Error('injected failure of a batched read'), { code: '42P01', errno: 1146 })
+
+function note(noted: Noted, sql: string): void {
+  noted.sent.push(sql)
+  if (noted.failNextBatch && BATCH.test(sql)) {
+    noted.failNextBatch = false
+    throw injected()
+  }
+}
+
+interface Dialect {
+  name: string
+  skip: boolean
+  /** A store on `table` through a noting client; `undefined` readLanes means the default. */
+  make(table: string, readLanes?: number): { store: SqlSessionStore; noted: Noted }
+  /** A store on `table` that opens its own connections (no noting). */
+  own(table: string): SqlSessionStore
+  cleanUp(tables: string[]): Promise<void>
+}
+
+const mysqlPools: mysql.Pool[] = []
+const pgClients: postgres.Sql[] = []
+let pglite: PGlite | undefined
+
+const dialects: Dialect[] = [
+  {
+    name: 'mariadb (mysql2)',
+    skip: myReach.skip,
+    make(table, readLanes) {
+      const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 })
+      mysqlPools.push(pool)
+      const inner = pool.promise()
+      const noted: Noted = { sent: [], failNextBatch: false }
+      const client = {
+        async execute(sql: string, values?: unknown) {
+          note(noted, sql)
+          return inner.execute(sql, values as never)
+        },
+        query(sql: string, values?: unknown) {
+          noted.sent.push(sql)
+          return inner.query(sql, values as never)
+        },
+        getConnection: () => inner.getConnection(),
+      }
+      return { store: mysqlStore({ client, table, readLanes }), noted }
+    },
+    own: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: 2 }),
+    cleanUp: (tables) => dropMysqlTables(...tables),
+  },
+  {
+    name: 'postgres (postgres.js)',
+    skip: pgReach.skip,
+    make(table, readLanes) {
+      const sql = postgres(PG_URL, { max: 4, onnotice: () => {} })
+      pgClients.push(sql)
+      const noted: Noted = { sent: [], failNextBatch: false }
+      // postgres.js's Sql is a function with methods: everything passes through but `unsafe`.
+      const client = new Proxy(sql, {
+        get(target, prop) {
+          if (prop === 'unsafe') {
+            return (text: string, params?: unknown[], options?: object) => {
+              note(noted, text)
+              return target.unsafe(text, params as never[], options)
+            }
+          }
+          const value = Reflect.get(target, prop)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      return { store: pgStore({ client, table, readLanes }), noted }
+    },
+    own: (table) => pgStore({ url: PG_URL, table, max: 2 }),
+    cleanUp: (tables) => dropPgTables(...tables),
+  },
+  {
+    name: 'pglite',
+    skip: false,
+    make(table, readLanes) {
+      const db = pglite as PGlite
+      const noted: Noted = { sent: [], failNextBatch: false }
+      const client = {
+        async query(sql: string, params?: unknown[]) {
+          note(noted, sql)
+          return db.query(sql, params)
+        },
+        close: async () => {},
+      }
+      return { store: pgliteStore({ client, table, readLanes }), noted }
+    },
+    own: (table) => pgliteStore({ client: pglite as PGlite, table }),
+    cleanUp: async () => {},
+  },
+]
+
+beforeAll(async () => {
+  pglite = await PGlite.create()
+}, 30_000)
+
+afterAll(async () => {
+  for (const pool of mysqlPools) await pool.promise().end()
+  for (const sql of pgClients) await sql.end()
+  await pglite?.close()
+})
+
+describe('readLanes option', () => {
+  it.each([0, -1, 1.5, Number.NaN, '2'])('refuses %s with E_OPTION on every dialect', (readLanes) => {
+    for (const make of [
+      () => mysqlStore({ url: MYSQL_URL, readLanes: readLanes as number }),
+      () => pgStore({ url: PG_URL, readLanes: readLanes as number }),
+      () => pgliteStore({ readLanes: readLanes as number }),
+    ]) {
+      expect(make).toThrow(
+        expect.objectContaining({ code: 'E_OPTION', message: expect.stringContaining('readLanes') }),
+      )
+    }
+  })
+})
+
+// The plain read statement (PostgreSQL names `data` first too).
+const readsOf = (noted: Noted, from: number) =>
+  noted.sent.slice(from).filter((s) => /^SELECT (`?key`?( AS `key`)?, )?data\b/.test(s))
+const batchesOf = (noted: Noted, from: number) => noted.sent.slice(from).filter((s) => BATCH.test(s))
+
+for (const d of dialects) {
+  describe.skipIf(d.skip)(`${d.name}: reads that wait go together`, () => {
+    const table = uniqueTable('rb')
+    const tables = [table]
+    let store: SqlSessionStore
+    let noted: Noted
+    // Keys a collation would fold together, multi-byte keys, long ones: each is its own row.
+    const keys = [
+      'ab',
+      'AB',
+      'ab ',
+      'é',
+      'e\u0301',
+      '🍪',
+      'k'.repeat(255),
+      ...Array.from({ length: 70 }, (_, i) => `key-${i}`),
+    ]
+    const refOf = (key: string) => `u:${key.slice(0, 40)}`
+    const dataOf = (key: string) => `{"of":${JSON.stringify(key)},"pad":"${'x'.repeat(key.length * 7)}"}`
+
+    beforeAll(async () => {
+      ;({ store, noted } = d.make(table, 1))
+      await store.ensureSchema()
+      for (const key of keys) {
+        await store.write({ key, data: bytes(dataOf(key)), ref: refOf(key), mode: 'insert', ttl: HOUR })
+      }
+      await store.write({
+        key: 'big',
+        data: bytes('y'.repeat(300_000)),
+        ref: null,
+        mode: 'insert',
+        ttl: HOUR,
+      })
+      await store.write({ key: 'gone-soon', data: bytes('z'), ref: null, mode: 'insert', ttl: 1 })
+      await new Promise((r) => setTimeout(r, 30))
+    }, 30_000)
+    afterAll(async () => {
+      await store?.close()
+      await d.cleanUp(tables)
+    })
+
+    it('every reader gets its own row, or none, as a read alone would', async () => {
+      const wanted = [...keys, 'missing', 'gone-soon', 'big', 'AB', 'Ab', ...keys.slice(0, 10)]
+      const from = noted.sent.length
+      const got = await Promise.all(wanted.map((k) => store.read(k)))
+      const sent = readsOf(noted, from).length
+      const batches = batchesOf(noted, from).length
+      for (const [i, key] of wanted.entries()) {
+        const r = got[i]
+        if (key === 'missing' || key === 'gone-soon' || key === 'Ab') {
+          expect(r, key).toBeNull()
+          continue
+        }
+        expect(r?.key, key).toBe(key)
+        if (key === 'big') expect(r?.data.byteLength).toBe(300_000)
+        else {
+          expect(text(r?.data as Uint8Array), key).toBe(dataOf(key))
+          expect(r?.ref).toBe(refOf(key))
+        }
+        const alone = await store.read(key)
+        expect({ ...r, data: undefined, now: undefined }).toEqual({
+          ...alone,
+          data: undefined,
+          now: undefined,
+        })
+      }
+      // One read went alone; the rest waited and went together, at most 32 to a statement.
+      const n = wanted.length
+      expect(sent).toBeGreaterThanOrEqual(1 + Math.ceil((n - 1) / 32))
+      expect(sent).toBeLessThan(n / 4)
+      expect(batches).toBeGreaterThanOrEqual(Math.ceil((n - 1) / 32))
+    })
+
+    it('readers of one session get bytes of their own', async () => {
+      const [a, b, c] = await Promise.all([store.read('ab'), store.read('ab'), store.read('ab')])
+      expect(b?.data).not.toBe(c?.data)
+      expect(b).not.toBeNull()
+      b?.data.fill(0)
+      expect(text(c?.data as Uint8Array)).toBe(dataOf('ab'))
+      expect(text(a?.data as Uint8Array)).toBe(dataOf('ab'))
+    })
+
+    it('a failed batch fails each of its readers with a SessionError, and the lanes come back', async () => {
+      noted.failNextBatch = true
+      const four = ['key-1', 'key-2', 'key-3', 'key-4']
+      const outcomes = await Promise.allSettled(four.map((k) => store.read(k)))
+      // The first read went alone and succeeded; the three that waited shared the failed statement.
+      expect(outcomes[0]?.status).toBe('fulfilled')
+      for (const o of outcomes.slice(1)) {
+        expect(o.status).toBe('rejected')
+        const error = (o as PromiseRejectedResult).reason
+        expect(error).toBeInstanceOf(SessionError)
+        expect(error.code).toBe('E_STORE')
+        expect(error.message).toMatch(/read.*injected failure/)
+      }
+      const again = await Promise.all(four.map((k) => store.read(k)))
+      expect(again.map((r) => r?.key)).toEqual(four)
+    })
+
+    it('a read never waits while a lane is free', async () => {
+      const from = noted.sent.length
+      for (const key of keys.slice(0, 5)) expect((await store.read(key))?.key).toBe(key)
+      expect(batchesOf(noted, from)).toEqual([])
+      expect(readsOf(noted, from)).toHaveLength(5)
+    })
+
+    it('readLanes: Infinity sends every read on its own', async () => {
+      const solo = d.make(table, Number.POSITIVE_INFINITY)
+      try {
+        const from = solo.noted.sent.length
+        const got = await Promise.all(keys.slice(0, 40).map((k) => solo.store.read(k)))
+        expect(got.map((r) => r?.key)).toEqual(keys.slice(0, 40))
+        expect(batchesOf(solo.noted, from)).toEqual([])
+        expect(readsOf(solo.noted, from)).toHaveLength(40)
+      } finally {
+        await solo.store.close()
+      }
+    })
+
+    it('the default, on connections of its own, reads back what was written', async () => {
+      const own = d.own(table)
+      try {
+        const got = await Promise.all(keys.map((k) => own.read(k)))
+        expect(got.map((r) => (r ? text(r.data) : null))).toEqual(keys.map(dataOf))
+      } finally {
+        await own.close()
+      }
+    })
+  })
+}
