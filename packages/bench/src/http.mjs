@@ -11,6 +11,7 @@ import mysql from 'mysql2'
 import postgres from 'postgres'
 import { config } from './config.mjs'
 import { uniqueTable } from './ids.mjs'
+import { READ_MANY } from './routes.mjs'
 import { median } from './stats.mjs'
 
 export const HTTP_CONTENDERS = [
@@ -254,6 +255,9 @@ export async function benchHttp(log, parts) {
         .filter((g) => g.length > 0)
       for (const [route, path, sessions] of [
         ['read-only', '/read', 1],
+        // The same reads, each connection on a session of its own: reads that go together then
+        // fetch different rows (with one cookie, one row serves a whole batch).
+        [READ_MANY, '/read', config.connections],
         ['changing', '/write', config.connections],
       ]) {
         for (const group of groups) {

@@ -4,6 +4,7 @@
 //   node src/probe.mjs [route] [contender ...]
 //   PROBE_ROUNDS=6 PROBE_SECONDS=4 node src/probe.mjs /write 'express-mysql-session' 'sessile mysql'
 //   PROBE_PROFILE=/tmp/prof node src/probe.mjs /write 'sessile mysql'   # adds V8 CPU profiles
+//   PROBE_SESSIONS=32 node src/probe.mjs /read …   # sessions the connections share (/read: 1)
 //
 // Each window prints requests/s and, per request, the server process's CPU (user + system) and
 // the database server's (every mariadbd, or every postgres process). The database figure counts
@@ -104,7 +105,11 @@ for (const c of contenders) {
   const table = uniqueTable('bench_probe')
   const server = await start(c, table)
   const cookies = []
-  const sessions = route === '/read' ? 1 : config.connections
+  const sessions = process.env.PROBE_SESSIONS
+    ? Number(process.env.PROBE_SESSIONS)
+    : route === '/read'
+      ? 1
+      : config.connections
   for (let i = 0; i < sessions; i++) {
     const res = await fetch(`http://127.0.0.1:${server.port}/login`)
     cookies.push(res.headers.get('set-cookie').split(';')[0])

@@ -1,4 +1,5 @@
 // Turns the measured results into the markdown tables printed and written to docs/benchmarks.md.
+import { READ_MANY } from './routes.mjs'
 import { fmtBound, fmtInt, fmtMs, fmtRatio, median } from './stats.mjs'
 
 const table = (head, rows) =>
@@ -136,6 +137,8 @@ export function httpSection(rows, exactPg, targets) {
   }
   check('sessile pg', 'connect-pg-simple', 'read-only', 1.5)
   check('sessile mysql', 'express-mysql-session', 'read-only', 1.2)
+  check('sessile pg', 'connect-pg-simple', READ_MANY, 1.5)
+  check('sessile mysql', 'express-mysql-session', READ_MANY, 1.2)
   check('sessile pg', 'connect-pg-simple', 'changing', 1)
   check('sessile mysql', 'express-mysql-session', 'changing', 1)
   for (const name of ['sessile pg', 'sessile mysql']) {
