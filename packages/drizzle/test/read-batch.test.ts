@@ -15,10 +15,28 @@ import { dropMysqlTables, dropPgTables, reachMysql, reachPg } from './_helpers/r
 
 const [myReach, pgReach] = await Promise.all([reachMysql(), reachPg()])
 
-/** What the store sent, and a switch that fails the next batched read once. */
+/**
+ * What the store sent, a switch that fails the next batched read once, and one that holds the
+ * next single read until `release` (a connection that stopped answering).
+ */
 interface Noted {
   sent: string[]
   failNextBatch: boolean
+  holdNextRead: boolean
+  held?: Promise<void>
+  release?: () => void
+}
+
+const newNoted = (): Noted => ({ sent: [], failNextBatch: false, holdNextRead: false })
+
+/** Waits while the statement is a held single read. */
+async function gate(noted: Noted, sql: string): Promise<void> {
+  if (!noted.holdNextRead || BATCH.test(sql) || !/^SELECT data\b/.test(sql)) return
+  noted.holdNextRead = false
+  noted.held = new Promise((resolve) => {
+    noted.release = resolve
+  })
+  await noted.held
 }
 
 const BATCH = / IN \(/
@@ -55,10 +73,11 @@ const dialects: Dialect[] = [
       const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 })
       mysqlPools.push(pool)
       const inner = pool.promise()
-      const noted: Noted = { sent: [], failNextBatch: false }
+      const noted = newNoted()
       const client = {
         async execute(sql: string, values?: unknown) {
           note(noted, sql)
+          await gate(noted, sql)
           return inner.execute(sql, values as never)
         },
         query(sql: string, values?: unknown) {
@@ -78,14 +97,15 @@ const dialects: Dialect[] = [
     make(table, readLanes) {
       const sql = postgres(PG_URL, { max: 4, onnotice: () => {} })
       pgClients.push(sql)
-      const noted: Noted = { sent: [], failNextBatch: false }
+      const noted = newNoted()
       // postgres.js's Sql is a function with methods: everything passes through but `unsafe`.
       const client = new Proxy(sql, {
         get(target, prop) {
           if (prop === 'unsafe') {
             return (text: string, params?: unknown[], options?: object) => {
               note(noted, text)
-              return target.unsafe(text, params as never[], options)
+              if (!noted.holdNextRead) return target.unsafe(text, params as never[], options)
+              return gate(noted, text).then(() => target.unsafe(text, params as never[], options))
             }
           }
           const value = Reflect.get(target, prop)
@@ -102,10 +122,11 @@ const dialects: Dialect[] = [
     skip: false,
     make(table, readLanes) {
       const db = pglite as PGlite
-      const noted: Noted = { sent: [], failNextBatch: false }
+      const noted = newNoted()
       const client = {
         async query(sql: string, params?: unknown[]) {
           note(noted, sql)
+          await gate(noted, sql)
           return db.query(sql, params)
         },
         close: async () => {},
@@ -243,6 +264,25 @@ for (const d of dialects) {
       }
       const again = await Promise.all(four.map((k) => store.read(k)))
       expect(again.map((r) => r?.key)).toEqual(four)
+    })
+
+    it('reads go past a lane that stays out (a stuck connection) after 200 ms', async () => {
+      noted.holdNextRead = true
+      const stuck = store.read('key-10')
+      const started = Date.now()
+      const others = await Promise.all(['key-11', 'key-12', 'ab'].map((k) => store.read(k)))
+      const waited = Date.now() - started
+      expect(others.map((r) => r?.key)).toEqual(['key-11', 'key-12', 'ab'])
+      expect(text(others[2]?.data as Uint8Array)).toBe(dataOf('ab'))
+      expect(waited).toBeGreaterThanOrEqual(190)
+      expect(waited).toBeLessThan(2_000)
+      noted.release?.()
+      expect((await stuck)?.key).toBe('key-10')
+      // And the lanes are whole again: a burst batches as before.
+      const from = noted.sent.length
+      const burst = await Promise.all(keys.slice(20, 40).map((k) => store.read(k)))
+      expect(burst.map((r) => r?.key)).toEqual(keys.slice(20, 40))
+      expect(readsOf(noted, from).length).toBeLessThan(5)
     })
 
     it('a read never waits while a lane is free', async () => {

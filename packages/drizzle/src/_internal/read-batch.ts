@@ -13,8 +13,16 @@ export function batchSize(n: number): number {
   return 2 ** Math.ceil(Math.log2(n))
 }
 
+/**
+ * How long a read waits for a lane before it goes anyway. Lanes come back in a round trip; one
+ * that has not in this long is likely stuck (a half-dead connection), and reads must not all
+ * queue behind it: they then go beyond the lane count, as they would without lanes.
+ */
+export const STALL_MS = 200
+
 interface Waiting {
   key: string
+  since: number
   resolve: (result: ReadResult | null) => void
   reject: (error: unknown) => void
 }
@@ -33,15 +41,18 @@ export interface ReadSenders {
  * Reads coalesce under load: at most `lanes` read statements are in flight; a read that finds
  * them all out waits, and the reads that waited go together as one statement as soon as one
  * comes back. A read that finds a free lane is sent at once, so a lone read never waits, and no
- * timer is involved (fake timers in a user's tests cannot stall it).
+ * timer paces the batches (fake timers in a user's tests cannot stall them); the one timer only
+ * lets reads past lanes that stayed out for `stallMs`.
  */
 export class ReadBatcher {
   #inFlight = 0
   #waiting: Waiting[] = []
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly lanes: number,
     readonly send: ReadSenders,
+    readonly stallMs = STALL_MS,
   ) {}
 
   read(key: string): Promise<ReadResult | null> {
@@ -52,17 +63,37 @@ export class ReadBatcher {
       return out
     }
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ key, resolve, reject })
+      this.#waiting.push({ key, since: Date.now(), resolve, reject })
+      // One timer at a time, checked at most every stallMs: it only ever fires when reads waited.
+      if (this.#timer === undefined) this.#arm(this.stallMs)
     })
   }
 
   readonly #done = (): void => {
     this.#inFlight--
+    if (this.#waiting.length > 0) this.#next()
+  }
+
+  #next(): void {
     const waiting = this.#waiting
-    if (waiting.length === 0) return
     const batch = waiting.length <= READ_BATCH ? waiting.splice(0) : waiting.splice(0, READ_BATCH)
     this.#inFlight++
     this.#sendBatch(batch).then(this.#done, this.#done)
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(this.#check, ms)
+    this.#timer.unref?.()
+  }
+
+  // The oldest waiting read waited stallMs: the lanes are stuck, so it goes beyond them.
+  readonly #check = (): void => {
+    this.#timer = undefined
+    const first = this.#waiting[0]
+    if (first === undefined) return
+    if (Date.now() - first.since >= this.stallMs) this.#next()
+    const oldest = this.#waiting[0]
+    if (oldest !== undefined) this.#arm(Math.max(1, this.stallMs - (Date.now() - oldest.since)))
   }
 
   #sendBatch(batch: Waiting[]): Promise<void> {
