@@ -21,13 +21,15 @@ export interface SqlStoreOptions {
    */
   maxDataBytes?: number
   /**
-   * Read statements in flight at once. A read that finds them all out waits, and the reads that
-   * waited go together as one `SELECT … WHERE key IN (…)` (up to 32) as soon as one comes back:
-   * under load one statement and one round trip serve many reads. A read that finds a lane free
-   * is sent at once, and no timer is involved. `Infinity` sends every read on its own.
+   * Statements of one kind (reads, destroys) in flight at once. A call that finds them all out
+   * waits, and the calls that waited go together as one statement (`SELECT … WHERE key IN (…)`,
+   * `DELETE … WHERE key IN (…) RETURNING …`, up to 32 keys) as soon as one comes back: under load
+   * one statement, one round trip and one commit serve many calls. A call that finds a lane free
+   * is sent at once, and no timer paces the batches. `Infinity` sends every call on its own.
+   * (MySQL 8, which has no `DELETE … RETURNING`, sends each destroy on its own.)
    * @default 2
    */
-  readLanes?: number
+  lanes?: number
 }
 
 /** A SQL session store: the core contract plus schema management. */

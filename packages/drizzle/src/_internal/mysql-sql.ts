@@ -141,6 +141,7 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
   const readsMany = new Map<number, Statement>()
+  const destroysMany = new Map<number, Statement>()
   return {
     read: statement(
       `SELECT data, ref, ${times}, version, ${ms(N)} AS now FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
@@ -158,6 +159,18 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
           names: [],
         }
         readsMany.set(n, s)
+      }
+      return s
+    },
+    // Destroys that waited for a lane, together (MariaDB: RETURNING names each deleted row).
+    destroyMany: (n: number): Statement => {
+      let s = destroysMany.get(n)
+      if (!s) {
+        s = {
+          text: `DELETE FROM ${quoted} WHERE ${K} IN (${Array(n).fill('?').join(', ')}) RETURNING ${K} AS \`key\`, ref`,
+          names: [],
+        }
+        destroysMany.set(n, s)
       }
       return s
     },

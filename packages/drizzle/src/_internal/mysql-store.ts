@@ -23,6 +23,7 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
+import { Coalescer, padKeys, pickDestroy, pickRead } from './coalesce.js'
 import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
 import {
   bind,
@@ -33,7 +34,6 @@ import {
   VERSION_BITS,
 } from './mysql-sql.js'
 import type { ResolvedSqlOptions } from './options.js'
-import { padKeys, ReadBatcher } from './read-batch.js'
 import { Ready } from './ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
@@ -68,6 +68,10 @@ interface OkPacket {
 
 // Room for the key, ref and the rest of the execute packet next to the payload.
 const PACKET_OVERHEAD = 16 * 1024
+
+/** The server's error number of a store error (its cause) or of a driver error. */
+const errnoOf = (error: unknown): unknown =>
+  (error as { cause?: { errno?: unknown } }).cause?.errno ?? (error as { errno?: unknown }).errno
 const VERSION_MASK = (1n << VERSION_BITS) - 1n
 
 export interface MysqlStoreConfig extends ResolvedSqlOptions {
@@ -90,7 +94,8 @@ export class MysqlSqlStore implements SqlSessionStore {
   #returning = false
   // A single connection (no pool) must not interleave our transactions with other statements.
   #queue: Promise<unknown> = Promise.resolve()
-  readonly #reads: ReadBatcher
+  readonly #reads: Coalescer<ReadResult | null>
+  readonly #destroys: Coalescer<SessionRef | null>
 
   constructor(client: MysqlClient, config: MysqlStoreConfig) {
     this.table = config.table
@@ -99,7 +104,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
-    this.#reads = new ReadBatcher(config.readLanes, {
+    this.#reads = new Coalescer(config.lanes, {
       one: (key) =>
         this.#send('read', this.#sql.read, [key], (rows) => {
           const row = (rows as Row[])[0]
@@ -109,6 +114,12 @@ export class MysqlSqlStore implements SqlSessionStore {
         const padded = padKeys(keys)
         return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
       },
+      pick: pickRead,
+    })
+    this.#destroys = new Coalescer(config.lanes, {
+      one: (key) => this.#destroyReturning(key),
+      many: (keys) => this.#destroyMany(keys),
+      pick: pickDestroy,
     })
     this.#ready = new Ready(async () => {
       if (config.createTable) await this.#client.query(this.#ddl)
@@ -284,7 +295,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       return Promise.reject(error)
     }
     if (!this.#ready.done) return this.#start('read').then(() => this.read(key))
-    return this.#reads.read(key)
+    return this.#reads.call(key)
   }
 
   write(req: WriteRequest): Promise<WriteResult> {
@@ -383,6 +394,12 @@ export class MysqlSqlStore implements SqlSessionStore {
     validateKey(this.name, key)
     validateDestroyHint(this.name, hint)
     if (!this.#ready.done) await this.#start('destroy')
+    // MariaDB: destroys that wait for a lane go together (one DELETE ... IN ... RETURNING).
+    if (this.#returning) return this.#destroys.call(key)
+    return this.#destroyTwoStep(key, hint)
+  }
+
+  async #destroyReturning(key: string): Promise<SessionRef | null> {
     if (this.#returning) {
       try {
         const row = (await this.#rows('destroy', this.#sql.destroyReturning, { key }))[0]
@@ -390,10 +407,36 @@ export class MysqlSqlStore implements SqlSessionStore {
       } catch (error) {
         // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
         // two-statement path from now on.
-        if ((error as { cause?: { errno?: unknown } }).cause?.errno !== 1064) throw error
+        if (errnoOf(error) !== 1064) throw error
         this.#returning = false
       }
     }
+    return this.#destroyTwoStep(key, undefined)
+  }
+
+  // One DELETE for several keys, each row reported with its key. Rows are locked in key order, so
+  // batches never deadlock each other, but one can with a transaction that locks by ref
+  // (destroyByRef); the loser changed nothing, and the keys then go one by one (a single-row
+  // delete holds no lock while it waits for another).
+  async #destroyMany(keys: string[]): Promise<Row[]> {
+    if (this.#returning) {
+      const padded = padKeys(keys)
+      try {
+        return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded)) as Row[]
+      } catch (error) {
+        const errno = errnoOf(error)
+        if (errno !== 1213 && errno !== 1205 && errno !== 1064) throw error
+      }
+    }
+    const rows: Row[] = []
+    for (const key of keys) {
+      const one = await this.#destroyReturning(key)
+      if (one) rows.push({ key: one.key, ref: one.ref })
+    }
+    return rows
+  }
+
+  async #destroyTwoStep(key: string, hint: DestroyHint | undefined): Promise<SessionRef | null> {
     // MySQL 8 has no DELETE ... RETURNING: read the ref, then delete only if it is still that ref.
     // A concurrent change of ref makes the delete miss and we look again; a concurrent delete
     // makes it miss and the next look finds nothing, so each row is reported once. A caller that

@@ -8,7 +8,7 @@ export interface ResolvedSqlOptions {
   table: string
   createTable: boolean
   maxDataBytes: number
-  readLanes: number
+  lanes: number
 }
 
 export function optionError(source: string, message: string): SessionError {
@@ -45,9 +45,9 @@ export function resolveSqlOptions(
   ) {
     throw optionError(source, `maxDataBytes must be a whole number from 1 to ${limits.hardMaxBytes}`)
   }
-  const readLanes = options.readLanes ?? 2
-  if (readLanes !== Number.POSITIVE_INFINITY && (!Number.isInteger(readLanes) || readLanes < 1)) {
-    throw optionError(source, 'readLanes must be a whole number of at least 1, or Infinity')
+  const lanes = options.lanes ?? 2
+  if (lanes !== Number.POSITIVE_INFINITY && (!Number.isInteger(lanes) || lanes < 1)) {
+    throw optionError(source, 'lanes must be a whole number of at least 1, or Infinity')
   }
-  return { table, createTable, maxDataBytes, readLanes }
+  return { table, createTable, maxDataBytes, lanes }
 }

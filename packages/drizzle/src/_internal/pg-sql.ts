@@ -127,6 +127,9 @@ SELECT upd.data, upd.ref, upd.created, upd.modified, upd.expiry, upd.version, ${
 FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
     release: `UPDATE ${t} SET lease = NULL, lease_expiry = NULL WHERE key = $1 AND lease = $2::varchar AND lease_expiry > ${NOW} RETURNING 1 AS ok`,
     destroy: `DELETE FROM ${t} WHERE key = $1 RETURNING ref`,
+    // Destroys that waited for a lane, together (n > 0, padded by the caller).
+    destroyMany: (n: number): string =>
+      `DELETE FROM ${t} WHERE key IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING key, ref`,
     // SKIP LOCKED lets concurrent sweepers take disjoint batches; RETURNING hands each row out once.
     sweep: `DELETE FROM ${t} WHERE key IN (
   SELECT key FROM ${t} WHERE expiry <= ${NOW} ORDER BY expiry LIMIT $1 FOR UPDATE SKIP LOCKED

@@ -22,10 +22,10 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
+import { Coalescer, padKeys, pickDestroy, pickRead } from './coalesce.js'
 import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
-import { padKeys, ReadBatcher } from './read-batch.js'
 import { Ready } from './ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
 import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
@@ -55,8 +55,9 @@ export class PgSqlStore implements SqlSessionStore {
   readonly #sql: PgStatements
   readonly #ddl: string[]
   readonly #ready: Ready
-  readonly #reads: ReadBatcher
-  readonly #readsMany = new Map<number, string>()
+  readonly #reads: Coalescer<ReadResult | null>
+  readonly #destroys: Coalescer<SessionRef | null>
+  readonly #batches = new Map<string, string>()
 
   constructor(name: string, exec: PgExecutor, config: PgStoreConfig) {
     this.name = name
@@ -66,7 +67,7 @@ export class PgSqlStore implements SqlSessionStore {
     this.#sql = pgStatements(pgQualified(config.table, config.schema))
     this.#ddl = pgDdl(config.table, config.schema)
     this.#ready = new Ready(config.createTable ? () => this.#createSchema() : async () => {})
-    this.#reads = new ReadBatcher(config.readLanes, {
+    this.#reads = new Coalescer(config.lanes, {
       one: (key) =>
         this.#run('read', this.#sql.read, [key]).then((rows) => {
           const row = rows[0]
@@ -74,13 +75,18 @@ export class PgSqlStore implements SqlSessionStore {
         }),
       many: (keys) => {
         const padded = padKeys(keys)
-        let text = this.#readsMany.get(padded.length)
-        if (text === undefined) {
-          text = this.#sql.readMany(padded.length)
-          this.#readsMany.set(padded.length, text)
-        }
-        return this.#run('read', text, padded)
+        return this.#run('read', this.#many('read', padded.length), padded)
       },
+      pick: pickRead,
+    })
+    this.#destroys = new Coalescer(config.lanes, {
+      one: (key) =>
+        this.#run('destroy', this.#sql.destroy, [key]).then((rows) => {
+          const row = rows[0]
+          return row ? { key, ref: toNullableText(row.ref) } : null
+        }),
+      many: (keys) => this.#destroyMany(keys),
+      pick: pickDestroy,
     })
   }
 
@@ -140,7 +146,7 @@ export class PgSqlStore implements SqlSessionStore {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.#reads.read(key)
+    return this.#reads.call(key)
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -203,11 +209,43 @@ export class PgSqlStore implements SqlSessionStore {
   }
 
   // DELETE ... RETURNING is already one round trip here; the hint is checked and not used.
-  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
-    validateKey(this.name, key)
-    validateDestroyHint(this.name, hint)
-    const row = (await this.#run('destroy', this.#sql.destroy, [key]))[0]
-    return row ? { key, ref: toNullableText(row.ref) } : null
+  destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
+    try {
+      validateKey(this.name, key)
+      validateDestroyHint(this.name, hint)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#destroys.call(key)
+  }
+
+  /** The batch statement of `kind` for `n` keys, built once. */
+  #many(kind: 'read' | 'destroy', n: number): string {
+    const id = `${kind}:${n}`
+    let text = this.#batches.get(id)
+    if (text === undefined) {
+      text = kind === 'read' ? this.#sql.readMany(n) : this.#sql.destroyMany(n)
+      this.#batches.set(id, text)
+    }
+    return text
+  }
+
+  // One DELETE for several keys. Rows are locked in key order, so batches never deadlock each
+  // other, but one can with a transaction that locks by ref; the loser changed nothing, and the
+  // keys then go one by one (a single-row delete holds no lock while it waits for another).
+  async #destroyMany(keys: string[]): Promise<Row[]> {
+    const padded = padKeys(keys)
+    try {
+      return await this.#run('destroy', this.#many('destroy', padded.length), padded)
+    } catch (error) {
+      if ((error as { cause?: { code?: unknown } }).cause?.code !== '40P01') throw error
+    }
+    const rows: Row[] = []
+    for (const key of keys) {
+      const row = (await this.#run('destroy', this.#sql.destroy, [key]))[0]
+      if (row) rows.push({ key, ref: row.ref })
+    }
+    return rows
   }
 
   async sweep(limit: number): Promise<SessionRef[]> {

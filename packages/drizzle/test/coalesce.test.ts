@@ -1,4 +1,4 @@
-// Reads coalesce under load: with `readLanes` statements out, further reads wait and go together
+// Reads coalesce under load: with `lanes` statements out, further reads wait and go together
 // as one SELECT ... IN. Every reader must still get exactly its own row, as a read alone would.
 // Run on each dialect through a client that notes every statement the store sends.
 import { PGlite } from '@electric-sql/pglite'
@@ -54,11 +54,21 @@ function note(noted: Noted, sql: string): void {
 interface Dialect {
   name: string
   skip: boolean
-  /** A store on `table` through a noting client; `undefined` readLanes means the default. */
-  make(table: string, readLanes?: number): { store: SqlSessionStore; noted: Noted }
+  /** A store on `table` through a noting client; `undefined` lanes means the default. */
+  make(table: string, lanes?: number): { store: SqlSessionStore; noted: Noted }
   /** A store on `table` that opens its own connections (no noting). */
   own(table: string): SqlSessionStore
   cleanUp(tables: string[]): Promise<void>
+  /** Another client's transaction on `table` (none on PGlite: it serves one connection). */
+  transaction?(table: string): Promise<OtherTransaction>
+}
+
+/** A transaction of another client, to lock rows against the store. */
+interface OtherTransaction {
+  lock(key: string): Promise<void>
+  /** Deletes the row; false when the server picked this transaction as a deadlock's victim. */
+  remove(key: string): Promise<boolean>
+  end(): Promise<void>
 }
 
 const mysqlPools: mysql.Pool[] = []
@@ -69,7 +79,7 @@ const dialects: Dialect[] = [
   {
     name: 'mariadb (mysql2)',
     skip: myReach.skip,
-    make(table, readLanes) {
+    make(table, lanes) {
       const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 4 })
       mysqlPools.push(pool)
       const inner = pool.promise()
@@ -86,15 +96,47 @@ const dialects: Dialect[] = [
         },
         getConnection: () => inner.getConnection(),
       }
-      return { store: mysqlStore({ client, table, readLanes }), noted }
+      return { store: mysqlStore({ client, table, lanes }), noted }
     },
     own: (table) => mysqlStore({ url: MYSQL_URL, table, connectionLimit: 2 }),
     cleanUp: (tables) => dropMysqlTables(...tables),
+    async transaction(table) {
+      const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 })
+      mysqlPools.push(pool)
+      const conn = await pool.promise().getConnection()
+      await conn.query('START TRANSACTION')
+      // InnoDB rolls back the lighter side of a deadlock: weigh this one down with 200 rows, so
+      // that the store's batch is the victim (PostgreSQL picks the side that waited first).
+      const heavy = Array.from(
+        { length: 200 },
+        (_, i) => `('heavy-${i}', 'x', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), 1)`,
+      )
+      await conn.query(
+        `INSERT INTO \`${table}\` (\`key\`, data, created, modified, expiry, version) VALUES ${heavy.join(', ')}`,
+      )
+      return {
+        lock: async (key) => {
+          await conn.query(`SELECT ref FROM \`${table}\` WHERE \`key\` = ? FOR UPDATE`, [key])
+        },
+        remove: (key) =>
+          conn.query(`DELETE FROM \`${table}\` WHERE \`key\` = ?`, [key]).then(
+            () => true,
+            (error: { errno?: unknown }) => {
+              if (error.errno !== 1213) throw error
+              return false
+            },
+          ),
+        end: async () => {
+          await conn.query('COMMIT')
+          conn.release()
+        },
+      }
+    },
   },
   {
     name: 'postgres (postgres.js)',
     skip: pgReach.skip,
-    make(table, readLanes) {
+    make(table, lanes) {
       const sql = postgres(PG_URL, { max: 4, onnotice: () => {} })
       pgClients.push(sql)
       const noted = newNoted()
@@ -112,15 +154,40 @@ const dialects: Dialect[] = [
           return typeof value === 'function' ? value.bind(target) : value
         },
       })
-      return { store: pgStore({ client, table, readLanes }), noted }
+      return { store: pgStore({ client, table, lanes }), noted }
     },
     own: (table) => pgStore({ url: PG_URL, table, max: 2 }),
     cleanUp: (tables) => dropPgTables(...tables),
+    async transaction(table) {
+      const sql = postgres(PG_URL, { max: 1, onnotice: () => {} })
+      pgClients.push(sql)
+      const conn = await sql.reserve()
+      await conn.unsafe('BEGIN')
+      let failed = false
+      return {
+        lock: async (key) => {
+          await conn.unsafe(`SELECT ref FROM "${table}" WHERE key = $1 FOR UPDATE`, [key])
+        },
+        remove: (key) =>
+          conn.unsafe(`DELETE FROM "${table}" WHERE key = $1`, [key]).then(
+            () => true,
+            (error: { code?: unknown }) => {
+              if (error.code !== '40P01') throw error
+              failed = true
+              return false
+            },
+          ),
+        end: async () => {
+          await conn.unsafe(failed ? 'ROLLBACK' : 'COMMIT')
+          conn.release()
+        },
+      }
+    },
   },
   {
     name: 'pglite',
     skip: false,
-    make(table, readLanes) {
+    make(table, lanes) {
       const db = pglite as PGlite
       const noted = newNoted()
       const client = {
@@ -131,7 +198,7 @@ const dialects: Dialect[] = [
         },
         close: async () => {},
       }
-      return { store: pgliteStore({ client, table, readLanes }), noted }
+      return { store: pgliteStore({ client, table, lanes }), noted }
     },
     own: (table) => pgliteStore({ client: pglite as PGlite, table }),
     cleanUp: async () => {},
@@ -148,15 +215,15 @@ afterAll(async () => {
   await pglite?.close()
 })
 
-describe('readLanes option', () => {
-  it.each([0, -1, 1.5, Number.NaN, '2'])('refuses %s with E_OPTION on every dialect', (readLanes) => {
+describe('lanes option', () => {
+  it.each([0, -1, 1.5, Number.NaN, '2'])('refuses %s with E_OPTION on every dialect', (lanes) => {
     for (const make of [
-      () => mysqlStore({ url: MYSQL_URL, readLanes: readLanes as number }),
-      () => pgStore({ url: PG_URL, readLanes: readLanes as number }),
-      () => pgliteStore({ readLanes: readLanes as number }),
+      () => mysqlStore({ url: MYSQL_URL, lanes: lanes as number }),
+      () => pgStore({ url: PG_URL, lanes: lanes as number }),
+      () => pgliteStore({ lanes: lanes as number }),
     ]) {
       expect(make).toThrow(
-        expect.objectContaining({ code: 'E_OPTION', message: expect.stringContaining('readLanes') }),
+        expect.objectContaining({ code: 'E_OPTION', message: expect.stringContaining('lanes') }),
       )
     }
   })
@@ -166,6 +233,7 @@ describe('readLanes option', () => {
 const readsOf = (noted: Noted, from: number) =>
   noted.sent.slice(from).filter((s) => /^SELECT (`?key`?( AS `key`)?, )?data\b/.test(s))
 const batchesOf = (noted: Noted, from: number) => noted.sent.slice(from).filter((s) => BATCH.test(s))
+const deletesOf = (noted: Noted, from: number) => noted.sent.slice(from).filter((s) => /^DELETE FROM/.test(s))
 
 for (const d of dialects) {
   describe.skipIf(d.skip)(`${d.name}: reads that wait go together`, () => {
@@ -292,7 +360,7 @@ for (const d of dialects) {
       expect(readsOf(noted, from)).toHaveLength(5)
     })
 
-    it('readLanes: Infinity sends every read on its own', async () => {
+    it('lanes: Infinity sends every read on its own', async () => {
       const solo = d.make(table, Number.POSITIVE_INFINITY)
       try {
         const from = solo.noted.sent.length
@@ -314,5 +382,97 @@ for (const d of dialects) {
         await own.close()
       }
     })
+  })
+
+  describe.skipIf(d.skip)(`${d.name}: destroys that wait go together`, () => {
+    const table = uniqueTable('cd')
+    let store: SqlSessionStore
+    let noted: Noted
+    const put = (key: string, ref: string | null, ttl = HOUR) =>
+      store.write({ key, data: bytes(`d:${key}`), ref, mode: 'insert', ttl })
+
+    beforeAll(async () => {
+      ;({ store, noted } = d.make(table, 1))
+      await store.ensureSchema()
+    }, 30_000)
+    afterAll(async () => {
+      await store?.close()
+      await d.cleanUp([table])
+    })
+
+    it('each row is reported once, to one of its destroyers, and every row goes', async () => {
+      const keys = ['ab', 'AB', 'ab ', 'é', '🍪', ...Array.from({ length: 60 }, (_, i) => `k-${i}`)]
+      for (const [i, key] of keys.entries()) await put(key, i % 3 === 0 ? null : `user-${i % 7}`)
+      await put('expired', 'user-x', 1)
+      await new Promise((r) => setTimeout(r, 30))
+      const calls = [...keys, 'missing', 'expired', 'ab', 'k-5', 'k-5', 'Ab']
+      const from = noted.sent.length
+      const got = await Promise.all(calls.map((k) => store.destroy(k)))
+      const deletes = deletesOf(noted, from).length
+      const reported = new Map<string, number>()
+      for (const [i, key] of calls.entries()) {
+        const r = got[i]
+        if (r === null || r === undefined) continue
+        expect(r.key).toBe(key)
+        reported.set(key, (reported.get(key) ?? 0) + 1)
+      }
+      // Every stored row (the expired one too: a destroy deletes it) reported exactly once.
+      expect([...reported.keys()].sort()).toEqual([...keys, 'expired'].sort())
+      expect([...reported.values()].every((n) => n === 1)).toBe(true)
+      expect(got[calls.indexOf('missing')]).toBeNull()
+      expect(got[calls.length - 1]).toBeNull()
+      for (const [i, key] of keys.entries()) {
+        const r = got[calls.indexOf(key)] ?? got[calls.lastIndexOf(key)]
+        expect(r?.ref, key).toBe(i % 3 === 0 ? null : `user-${i % 7}`)
+      }
+      expect(got[calls.indexOf('expired')]?.ref).toBe('user-x')
+      for (const key of keys) expect(await store.read(key)).toBeNull()
+      expect(deletes).toBeLessThan(calls.length / 4)
+      expect(batchesOf(noted, from).length).toBeGreaterThanOrEqual(2)
+    })
+
+    it('a failed batch fails each of its destroyers, deletes nothing, and the lanes come back', async () => {
+      const four = ['f-1', 'f-2', 'f-3', 'f-4']
+      for (const key of four) await put(key, 'u')
+      noted.failNextBatch = true
+      const outcomes = await Promise.allSettled(four.map((k) => store.destroy(k)))
+      expect(outcomes[0]).toEqual({ status: 'fulfilled', value: { key: 'f-1', ref: 'u' } })
+      for (const o of outcomes.slice(1)) {
+        expect(o.status).toBe('rejected')
+        expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'E_STORE' })
+      }
+      for (const key of four.slice(1)) expect((await store.read(key))?.ref).toBe('u')
+      const again = await Promise.all(four.map((k) => store.destroy(k)))
+      expect(again).toEqual([null, ...four.slice(1).map((key) => ({ key, ref: 'u' }))])
+    })
+
+    // PGlite serves one connection: no other transaction to deadlock with.
+    const transaction = d.transaction
+    if (transaction)
+      it('a batch that deadlocks with another transaction loses nothing: its keys go one by one', async () => {
+        await put('dl-a', 'ua')
+        await put('dl-b', 'ub')
+        await put('dl-c', 'uc')
+        const other = await transaction(table)
+        await other.lock('dl-b')
+        const from = noted.sent.length
+        // dl-c goes alone; dl-a and dl-b wait for it and go together: the batch deletes dl-a,
+        // then waits for dl-b, which the other transaction holds.
+        const mine = Promise.all(['dl-c', 'dl-a', 'dl-b'].map((k) => store.destroy(k)))
+        await new Promise((r) => setTimeout(r, 300))
+        expect(batchesOf(noted, from)).toHaveLength(1)
+        // The other transaction now wants dl-a: a deadlock. The server rolls one side back.
+        const otherDeleted = await other.remove('dl-a')
+        await other.end()
+        const [c, a, b] = await mine
+        expect(c).toEqual({ key: 'dl-c', ref: 'uc' })
+        expect(b).toEqual({ key: 'dl-b', ref: 'ub' })
+        // The store's batch was the victim and went on key by key: dl-a was the other
+        // transaction's to report, dl-b (locked until it ended) the store's.
+        expect(otherDeleted).toBe(true)
+        expect(a).toBeNull()
+        expect(deletesOf(noted, from).filter((s) => !BATCH.test(s)).length).toBeGreaterThanOrEqual(3)
+        for (const key of ['dl-a', 'dl-b', 'dl-c']) expect(await store.read(key)).toBeNull()
+      }, 15_000)
   })
 }
