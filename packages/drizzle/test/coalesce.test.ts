@@ -268,6 +268,15 @@ for (const d of dialects) {
         mode: 'insert',
         ttl: HOUR,
       })
+      for (let i = 0; i < 20; i++) {
+        await store.write({
+          key: `large-${i}`,
+          data: bytes(`${i}`.repeat(20_000)),
+          ref: null,
+          mode: 'insert',
+          ttl: HOUR,
+        })
+      }
       await store.write({ key: 'gone-soon', data: bytes('z'), ref: null, mode: 'insert', ttl: 1 })
       await new Promise((r) => setTimeout(r, 30))
     }, 30_000)
@@ -277,7 +286,7 @@ for (const d of dialects) {
     })
 
     it('every reader gets its own row, or none, as a read alone would', async () => {
-      const wanted = [...keys, 'missing', 'gone-soon', 'big', 'AB', 'Ab', ...keys.slice(0, 10)]
+      const wanted = [...keys, 'missing', 'gone-soon', 'AB', 'Ab', ...keys.slice(0, 10)]
       const from = noted.sent.length
       const got = await Promise.all(wanted.map((k) => store.read(k)))
       const sent = readsOf(noted, from).length
@@ -289,11 +298,8 @@ for (const d of dialects) {
           continue
         }
         expect(r?.key, key).toBe(key)
-        if (key === 'big') expect(r?.data.byteLength).toBe(300_000)
-        else {
-          expect(text(r?.data as Uint8Array), key).toBe(dataOf(key))
-          expect(r?.ref).toBe(refOf(key))
-        }
+        expect(text(r?.data as Uint8Array), key).toBe(dataOf(key))
+        expect(r?.ref).toBe(refOf(key))
         const alone = await store.read(key)
         expect({ ...r, data: undefined, now: undefined }).toEqual({
           ...alone,
@@ -306,6 +312,34 @@ for (const d of dialects) {
       expect(sent).toBeGreaterThanOrEqual(1 + Math.ceil((n - 1) / 32))
       expect(sent).toBeLessThan(n / 4)
       expect(batches).toBeGreaterThanOrEqual(Math.ceil((n - 1) / 32))
+    })
+
+    it('large rows: a batch carries them whole, then, while rows average over 8 KB, reads go alone', async () => {
+      const fresh = d.make(table, 1)
+      try {
+        const large = Array.from({ length: 20 }, (_, i) => `large-${i}`)
+        // A new store knows no sizes yet: the first burst batches, and each row arrives whole.
+        let from = fresh.noted.sent.length
+        const first = await Promise.all(['big', ...large].map((k) => fresh.store.read(k)))
+        expect(first[0]?.data.byteLength).toBe(300_000)
+        for (const [i, r] of first.slice(1).entries())
+          expect(text(r?.data as Uint8Array)).toBe(`${i}`.repeat(20_000))
+        expect(batchesOf(fresh.noted, from).length).toBeGreaterThan(0)
+        // Now the store has seen large rows: a burst of them goes read by read.
+        from = fresh.noted.sent.length
+        const second = await Promise.all(large.map((k) => fresh.store.read(k)))
+        expect(second.map((r) => r?.key)).toEqual(large)
+        expect(batchesOf(fresh.noted, from)).toEqual([])
+        expect(readsOf(fresh.noted, from)).toHaveLength(20)
+        // Small rows bring the average down (over ~16 reads), and bursts batch again.
+        for (let i = 0; i < 40; i++) await fresh.store.read(keys[10 + i] as string)
+        from = fresh.noted.sent.length
+        const third = await Promise.all(keys.slice(0, 30).map((k) => fresh.store.read(k)))
+        expect(third.map((r) => r?.key)).toEqual(keys.slice(0, 30))
+        expect(batchesOf(fresh.noted, from).length).toBeGreaterThan(0)
+      } finally {
+        await fresh.store.close()
+      }
     })
 
     it('readers of one session get bytes of their own', async () => {
@@ -429,6 +463,24 @@ for (const d of dialects) {
       for (const key of keys) expect(await store.read(key)).toBeNull()
       expect(deletes).toBeLessThan(calls.length / 4)
       expect(batchesOf(noted, from).length).toBeGreaterThanOrEqual(2)
+    })
+
+    it('after reads of large rows, destroys go alone too', async () => {
+      const large = Array.from({ length: 20 }, (_, i) => `big-${i}`)
+      for (const key of large) {
+        await store.write({ key, data: bytes('z'.repeat(20_000)), ref: 'u', mode: 'insert', ttl: HOUR })
+      }
+      const fresh = d.make(table, 1)
+      try {
+        for (const key of large) expect((await fresh.store.read(key))?.key).toBe(key)
+        const from = fresh.noted.sent.length
+        const got = await Promise.all(large.map((k) => fresh.store.destroy(k)))
+        expect(got).toEqual(large.map((key) => ({ key, ref: 'u' })))
+        expect(batchesOf(fresh.noted, from)).toEqual([])
+        expect(deletesOf(fresh.noted, from)).toHaveLength(20)
+      } finally {
+        await fresh.store.close()
+      }
     })
 
     it('a failed batch fails each of its destroyers, deletes nothing, and the lanes come back', async () => {

@@ -23,7 +23,7 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead } from './coalesce.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, RowSizes, readSize } from './coalesce.js'
 import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
 import {
   bind,
@@ -104,23 +104,33 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
-    this.#reads = new Coalescer(config.lanes, {
-      one: (key) =>
-        this.#send('read', this.#sql.read, [key], (rows) => {
-          const row = (rows as Row[])[0]
-          return row ? toReadResult(key, row) : null
-        }),
-      many: (keys) => {
-        const padded = padKeys(keys)
-        return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
+    const sizes = new RowSizes()
+    this.#reads = new Coalescer(
+      config.lanes,
+      {
+        one: (key) =>
+          this.#send('read', this.#sql.read, [key], (rows) => {
+            const row = (rows as Row[])[0]
+            return row ? toReadResult(key, row) : null
+          }),
+        many: (keys) => {
+          const padded = padKeys(keys)
+          return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
+        },
+        pick: pickRead,
+        size: readSize,
       },
-      pick: pickRead,
-    })
-    this.#destroys = new Coalescer(config.lanes, {
-      one: (key) => this.#destroyReturning(key),
-      many: (keys) => this.#destroyMany(keys),
-      pick: pickDestroy,
-    })
+      sizes,
+    )
+    this.#destroys = new Coalescer(
+      config.lanes,
+      {
+        one: (key) => this.#destroyReturning(key),
+        many: (keys) => this.#destroyMany(keys),
+        pick: pickDestroy,
+      },
+      sizes,
+    )
     this.#ready = new Ready(async () => {
       if (config.createTable) await this.#client.query(this.#ddl)
       await this.#probePacket()

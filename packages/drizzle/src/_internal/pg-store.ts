@@ -22,7 +22,7 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead } from './coalesce.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, RowSizes, readSize } from './coalesce.js'
 import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
@@ -67,27 +67,37 @@ export class PgSqlStore implements SqlSessionStore {
     this.#sql = pgStatements(pgQualified(config.table, config.schema))
     this.#ddl = pgDdl(config.table, config.schema)
     this.#ready = new Ready(config.createTable ? () => this.#createSchema() : async () => {})
-    this.#reads = new Coalescer(config.lanes, {
-      one: (key) =>
-        this.#run('read', this.#sql.read, [key]).then((rows) => {
-          const row = rows[0]
-          return row ? toReadResult(key, row) : null
-        }),
-      many: (keys) => {
-        const padded = padKeys(keys)
-        return this.#run('read', this.#many('read', padded.length), padded)
+    const sizes = new RowSizes()
+    this.#reads = new Coalescer(
+      config.lanes,
+      {
+        one: (key) =>
+          this.#run('read', this.#sql.read, [key]).then((rows) => {
+            const row = rows[0]
+            return row ? toReadResult(key, row) : null
+          }),
+        many: (keys) => {
+          const padded = padKeys(keys)
+          return this.#run('read', this.#many('read', padded.length), padded)
+        },
+        pick: pickRead,
+        size: readSize,
       },
-      pick: pickRead,
-    })
-    this.#destroys = new Coalescer(config.lanes, {
-      one: (key) =>
-        this.#run('destroy', this.#sql.destroy, [key]).then((rows) => {
-          const row = rows[0]
-          return row ? { key, ref: toNullableText(row.ref) } : null
-        }),
-      many: (keys) => this.#destroyMany(keys),
-      pick: pickDestroy,
-    })
+      sizes,
+    )
+    this.#destroys = new Coalescer(
+      config.lanes,
+      {
+        one: (key) =>
+          this.#run('destroy', this.#sql.destroy, [key]).then((rows) => {
+            const row = rows[0]
+            return row ? { key, ref: toNullableText(row.ref) } : null
+          }),
+        many: (keys) => this.#destroyMany(keys),
+        pick: pickDestroy,
+      },
+      sizes,
+    )
   }
 
   async ensureSchema(): Promise<void> {
