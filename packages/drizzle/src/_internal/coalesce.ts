@@ -99,7 +99,7 @@ export class Coalescer<R> {
   call(key: string): Promise<R> {
     if (this.sizes.large) {
       const out = this.send.one(key)
-      if (this.send.size !== undefined) out.then(this.#observe, () => {})
+      out.then(this.#observe, () => {})
       return out
     }
     if (this.#inFlight < this.lanes) {
@@ -115,12 +115,13 @@ export class Coalescer<R> {
     })
   }
 
+  // Learns the rows' size from a result (a no-op for kinds that carry no data).
   readonly #observe = (result: R): void => {
-    this.sizes.observe(this.send.size?.(result) ?? 0)
+    if (this.send.size !== undefined) this.sizes.observe(this.send.size(result))
   }
 
   readonly #doneWith = (result: R): void => {
-    if (this.send.size !== undefined) this.#observe(result)
+    this.#observe(result)
     this.#done()
   }
 
@@ -152,15 +153,14 @@ export class Coalescer<R> {
   }
 
   #sendBatch(batch: Waiting<R>[]): Promise<void> {
-    const keys = [...new Set(batch.map((w) => w.key))]
-    if (keys.length === 1 && batch.length === 1) {
+    if (batch.length === 1) {
       const only = batch[0] as Waiting<R>
       return this.send.one(only.key).then((result) => {
-        if (this.send.size !== undefined) this.#observe(result)
+        this.#observe(result)
         only.resolve(result)
       }, only.reject)
     }
-    return this.send.many(keys).then(
+    return this.send.many([...new Set(batch.map((w) => w.key))]).then(
       (rows) => {
         const found = new Map<string, Row>()
         for (const row of rows) found.set(toText(row.key), row)
@@ -174,7 +174,7 @@ export class Coalescer<R> {
             continue
           }
           given.add(w.key)
-          if (this.send.size !== undefined) this.#observe(result)
+          this.#observe(result)
           w.resolve(result)
         }
       },

@@ -1,3 +1,4 @@
+import { BATCH_MAX } from './coalesce.js'
 import { quoteMysql } from './ident.js'
 
 /**
@@ -140,40 +141,30 @@ WHERE ${K} = :key AND expiry > ${N}${version ? ' AND version = :version' : ''}`)
   const touches = Array.from({ length: 4 }, (_, i) => touch((i & 2) !== 0, (i & 1) !== 0))
 
   const infoCols = `${K} AS \`key\`, ref, ${times}, version`
-  const readsMany = new Map<number, Statement>()
-  const destroysMany = new Map<number, Statement>()
+  // Every batch size (1, 2, 4, … BATCH_MAX), built once, indexed by its log2.
+  const inLists = Array.from({ length: Math.log2(BATCH_MAX) + 1 }, (_, i) =>
+    Array(2 ** i)
+      .fill('?')
+      .join(', '),
+  )
+  const readsMany = inLists.map((keys) =>
+    statement(
+      `SELECT ${K} AS \`key\`, data, ref, ${times}, version, ${ms(N)} AS now FROM ${pk} WHERE ${K} IN (${keys}) AND expiry > ${N}`,
+    ),
+  )
+  const destroysMany = inLists.map((keys) =>
+    statement(`DELETE FROM ${t} WHERE ${K} IN (${keys}) RETURNING ${K} AS \`key\`, ref`),
+  )
   return {
     read: statement(
       `SELECT data, ref, ${times}, version, ${ms(N)} AS now FROM ${t} WHERE ${K} = :key AND expiry > ${N}`,
     ),
-    // Reads that queued while others were in flight, sent together (`readMany(n)`, n > 1); the
-    // key comes back so each row finds its reader. The IN list is a range on the primary key, so
-    // the index is named (no estimate of the expiry index's range, as for updates).
-    readMany: (n: number): Statement => {
-      let s = readsMany.get(n)
-      if (!s) {
-        s = {
-          text: `SELECT ${K} AS \`key\`, data, ref, ${times}, version, ${ms(N)} AS now FROM ${pk} WHERE ${K} IN (${Array(n).fill('?').join(', ')}) AND expiry > ${N}`
-            .split(TABLE)
-            .join(quoted),
-          names: [],
-        }
-        readsMany.set(n, s)
-      }
-      return s
-    },
+    // Reads that queued while others were in flight, sent together; the key comes back so each
+    // row finds its reader. The IN list is a range on the primary key, so the index is named (no
+    // estimate of the expiry index's range, as for updates). n is a batch size (a power of two).
+    readMany: (n: number): Statement => readsMany[Math.log2(n)] as Statement,
     // Destroys that waited for a lane, together (MariaDB: RETURNING names each deleted row).
-    destroyMany: (n: number): Statement => {
-      let s = destroysMany.get(n)
-      if (!s) {
-        s = {
-          text: `DELETE FROM ${quoted} WHERE ${K} IN (${Array(n).fill('?').join(', ')}) RETURNING ${K} AS \`key\`, ref`,
-          names: [],
-        }
-        destroysMany.set(n, s)
-      }
-      return s
-    },
+    destroyMany: (n: number): Statement => destroysMany[Math.log2(n)] as Statement,
     // LAST_INSERT_ID(0) on a duplicate tells "exists" apart from the insert, which set it non-zero.
     insert: statement(
       `INSERT INTO ${t} ${cols} ${values} ON DUPLICATE KEY UPDATE version = IF(LAST_INSERT_ID(0) = 0, version, NULL)`,

@@ -71,7 +71,8 @@ const PACKET_OVERHEAD = 16 * 1024
 
 /** The server's error number of a store error (its cause) or of a driver error. */
 const errnoOf = (error: unknown): unknown =>
-  (error as { cause?: { errno?: unknown } }).cause?.errno ?? (error as { errno?: unknown }).errno
+  (error as { cause?: { errno?: unknown } } | null)?.cause?.errno ??
+  (error as { errno?: unknown } | null)?.errno
 const VERSION_MASK = (1n << VERSION_BITS) - 1n
 
 export interface MysqlStoreConfig extends ResolvedSqlOptions {
@@ -109,10 +110,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       config.lanes,
       {
         one: (key) =>
-          this.#send('read', this.#sql.read, [key], (rows) => {
-            const row = (rows as Row[])[0]
-            return row ? toReadResult(key, row) : null
-          }),
+          this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
         many: (keys) => {
           const padded = padKeys(keys)
           return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
@@ -413,7 +411,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     if (this.#returning) {
       try {
         const row = (await this.#rows('destroy', this.#sql.destroyReturning, { key }))[0]
-        return row ? { key, ref: toNullableText(row.ref) } : null
+        return pickDestroy(key, row, true)
       } catch (error) {
         // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
         // two-statement path from now on.
@@ -434,8 +432,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       try {
         return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded)) as Row[]
       } catch (error) {
-        const errno = errnoOf(error)
-        if (errno !== 1213 && errno !== 1205 && errno !== 1064) throw error
+        if (!isRetryable(error) && errnoOf(error) !== 1064) throw error
       }
     }
     const rows: Row[] = []
@@ -533,8 +530,9 @@ export class MysqlSqlStore implements SqlSessionStore {
 }
 
 // Deadlock and lock wait timeout: InnoDB rolled the transaction back (or we did).
+/** A deadlock or lock wait timeout: the statement (or transaction) was rolled back. */
 function isRetryable(error: unknown): boolean {
-  const errno = (error as { errno?: unknown } | null)?.errno
+  const errno = errnoOf(error)
   return errno === 1213 || errno === 1205
 }
 

@@ -1,3 +1,4 @@
+import { BATCH_MAX } from './coalesce.js'
 import { pgIndexName, quotePg } from './ident.js'
 
 // The database clock, cut to the column precision so that what a write returns is what it stored.
@@ -85,12 +86,20 @@ export function pgStatements(t: string) {
     updateStatement(t, (i & 2) !== 0, (i & 1) !== 0, (i & 4) !== 0),
   )
   const insertValues = `VALUES ($1, $2::bytea, $3, ${NOW}, ${NOW}, LEAST(${NOW} + ${ms('$4')}, ${NOW} + ${ms('$5')}), 1)`
+  // Every batch size (1, 2, 4, … BATCH_MAX), built once, indexed by its log2.
+  const inLists = Array.from({ length: Math.log2(BATCH_MAX) + 1 }, (_, i) =>
+    Array.from({ length: 2 ** i }, (_, j) => `$${j + 1}`).join(', '),
+  )
+  const readsMany = inLists.map(
+    (keys) =>
+      `SELECT key, data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key IN (${keys}) AND expiry > ${NOW}`,
+  )
+  const destroysMany = inLists.map((keys) => `DELETE FROM ${t} WHERE key IN (${keys}) RETURNING key, ref`)
   return {
     read: `SELECT data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key = $1 AND expiry > ${NOW}`,
-    // Reads that waited while others were in flight, sent together (n > 1, padded by the caller);
-    // the key comes back so that each row finds its reader.
-    readMany: (n: number): string =>
-      `SELECT key, data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${t} WHERE key IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')}) AND expiry > ${NOW}`,
+    // Reads that waited while others were in flight, sent together (n a batch size, padded by the
+    // caller); the key comes back so that each row finds its reader.
+    readMany: (n: number): string => readsMany[Math.log2(n)] as string,
     insert: `INSERT INTO ${t} (${COLS}) ${insertValues} ON CONFLICT (key) DO NOTHING RETURNING version, expiry`,
     // LEAST ignores NULL on PostgreSQL, so a missing maxAge ($5) leaves the idle expiry alone.
     upsert: `INSERT INTO ${t} AS s (${COLS}) ${insertValues}
@@ -127,9 +136,8 @@ SELECT upd.data, upd.ref, upd.created, upd.modified, upd.expiry, upd.version, ${
 FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
     release: `UPDATE ${t} SET lease = NULL, lease_expiry = NULL WHERE key = $1 AND lease = $2::varchar AND lease_expiry > ${NOW} RETURNING 1 AS ok`,
     destroy: `DELETE FROM ${t} WHERE key = $1 RETURNING ref`,
-    // Destroys that waited for a lane, together (n > 0, padded by the caller).
-    destroyMany: (n: number): string =>
-      `DELETE FROM ${t} WHERE key IN (${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING key, ref`,
+    // Destroys that waited for a lane, together (n a batch size, padded by the caller).
+    destroyMany: (n: number): string => destroysMany[Math.log2(n)] as string,
     // SKIP LOCKED lets concurrent sweepers take disjoint batches; RETURNING hands each row out once.
     sweep: `DELETE FROM ${t} WHERE key IN (
   SELECT key FROM ${t} WHERE expiry <= ${NOW} ORDER BY expiry LIMIT $1 FOR UPDATE SKIP LOCKED

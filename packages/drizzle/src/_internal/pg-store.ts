@@ -28,7 +28,7 @@ import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
 import { Ready } from './ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
-import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
+import { asBuffer, toBytes, toDate, toInt, toText } from './values.js'
 
 export type { Row }
 
@@ -57,7 +57,6 @@ export class PgSqlStore implements SqlSessionStore {
   readonly #ready: Ready
   readonly #reads: Coalescer<ReadResult | null>
   readonly #destroys: Coalescer<SessionRef | null>
-  readonly #batches = new Map<string, string>()
 
   constructor(name: string, exec: PgExecutor, config: PgStoreConfig) {
     this.name = name
@@ -71,14 +70,10 @@ export class PgSqlStore implements SqlSessionStore {
     this.#reads = new Coalescer(
       config.lanes,
       {
-        one: (key) =>
-          this.#run('read', this.#sql.read, [key]).then((rows) => {
-            const row = rows[0]
-            return row ? toReadResult(key, row) : null
-          }),
+        one: (key) => this.#run('read', this.#sql.read, [key]).then((rows) => pickRead(key, rows[0], true)),
         many: (keys) => {
           const padded = padKeys(keys)
-          return this.#run('read', this.#many('read', padded.length), padded)
+          return this.#run('read', this.#sql.readMany(padded.length), padded)
         },
         pick: pickRead,
         size: readSize,
@@ -89,10 +84,7 @@ export class PgSqlStore implements SqlSessionStore {
       config.lanes,
       {
         one: (key) =>
-          this.#run('destroy', this.#sql.destroy, [key]).then((rows) => {
-            const row = rows[0]
-            return row ? { key, ref: toNullableText(row.ref) } : null
-          }),
+          this.#run('destroy', this.#sql.destroy, [key]).then((rows) => pickDestroy(key, rows[0], true)),
         many: (keys) => this.#destroyMany(keys),
         pick: pickDestroy,
       },
@@ -229,24 +221,13 @@ export class PgSqlStore implements SqlSessionStore {
     return this.#destroys.call(key)
   }
 
-  /** The batch statement of `kind` for `n` keys, built once. */
-  #many(kind: 'read' | 'destroy', n: number): string {
-    const id = `${kind}:${n}`
-    let text = this.#batches.get(id)
-    if (text === undefined) {
-      text = kind === 'read' ? this.#sql.readMany(n) : this.#sql.destroyMany(n)
-      this.#batches.set(id, text)
-    }
-    return text
-  }
-
   // One DELETE for several keys. Rows are locked in key order, so batches never deadlock each
   // other, but one can with a transaction that locks by ref; the loser changed nothing, and the
   // keys then go one by one (a single-row delete holds no lock while it waits for another).
   async #destroyMany(keys: string[]): Promise<Row[]> {
     const padded = padKeys(keys)
     try {
-      return await this.#run('destroy', this.#many('destroy', padded.length), padded)
+      return await this.#run('destroy', this.#sql.destroyMany(padded.length), padded)
     } catch (error) {
       if ((error as { cause?: { code?: unknown } }).cause?.code !== '40P01') throw error
     }
