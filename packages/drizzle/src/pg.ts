@@ -3,6 +3,7 @@
  * Only this entry imports the driver.
  */
 import postgres, { type Sql } from 'postgres'
+import { Deadlines } from './_internal/deadlines.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import { PgLanes } from './_internal/pg-lanes.js'
 import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
@@ -90,18 +91,20 @@ type Pending = Promise<unknown> & { cancel?: () => unknown }
 const CANCEL_GRACE_MS = 1_000
 
 /**
- * Ask the server to cancel a statement that has not answered after `ms`, and fail it. The failure
- * waits (up to CANCEL_GRACE_MS) for the statement to settle, so that when it is reported the
- * cancel has landed: a statement blocked on a lock does not go on to commit after its caller was
- * told it failed. One that finishes in that window reports its real result; one on a dead
+ * Ask the server to cancel a statement that has not answered by its deadline, and fail it. The
+ * failure waits (up to CANCEL_GRACE_MS) for the statement to settle, so that when it is reported
+ * the cancel has landed: a statement blocked on a lock does not go on to commit after its caller
+ * was told it failed. One that finishes in that window reports its real result; one on a dead
  * connection, which will never settle, fails when the grace runs out.
  */
-function withDeadline(query: Pending, ms: number): Promise<Row[]> {
+function withDeadline(query: Pending, deadlines: Deadlines): Promise<Row[]> {
   return new Promise<Row[]>((resolve, reject) => {
     let late: Error | undefined
     let grace: NodeJS.Timeout | undefined
-    const timer = setTimeout(() => {
-      late = Object.assign(new Error(`statement did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' })
+    const deadline = deadlines.add(() => {
+      late = Object.assign(new Error(`statement did not answer within ${deadlines.ms} ms`), {
+        code: 'QUERY_TIMEOUT',
+      })
       const error = late
       grace = setTimeout(() => reject(error), CANCEL_GRACE_MS)
       try {
@@ -109,16 +112,16 @@ function withDeadline(query: Pending, ms: number): Promise<Row[]> {
       } catch {
         // Nothing to cancel any more: the statement settles by itself.
       }
-    }, ms)
+    })
     query.then(
       (rows) => {
-        clearTimeout(timer)
-        clearTimeout(grace)
+        deadlines.remove(deadline)
+        if (grace !== undefined) clearTimeout(grace)
         resolve(rows as Row[])
       },
       (error: unknown) => {
-        clearTimeout(timer)
-        clearTimeout(grace)
+        deadlines.remove(deadline)
+        if (grace !== undefined) clearTimeout(grace)
         reject(late ?? error)
       },
     )
@@ -140,11 +143,11 @@ function pgExecutor(options: PgStoreOptions): PgExecutor {
     throw optionError(NAME, 'db must be a drizzle-orm/postgres-js database and client a postgres.js Sql')
   }
   const sql = client as Sql
-  const timeout = queryTimeoutOf(options)
+  const deadlines = new Deadlines(queryTimeoutOf(options))
   // A client set up for a transaction pooler (prepare: false) must keep working the same way.
   const prepare = (sql.options as { prepare?: boolean } | undefined)?.prepare !== false
   return {
-    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare }), timeout),
+    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare }), deadlines),
     close: async () => {},
   }
 }
@@ -160,13 +163,13 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   if (typeof connectTimeout !== 'number' || !(connectTimeout > 0)) {
     throw optionError(NAME, 'connectTimeout must be a positive number of seconds')
   }
-  const timeout = queryTimeoutOf(options)
+  const deadlines = new Deadlines(queryTimeoutOf(options))
   const applicationName = options.applicationName ?? 'sessile'
   if (typeof applicationName !== 'string') throw optionError(NAME, 'applicationName must be a string')
   const settings = {
     max: 1,
     connect_timeout: connectTimeout,
-    idle_timeout: 60,
+    // No idle_timeout: PgLanes ends idle connections itself, with one timer for all of them.
     // IF NOT EXISTS notices would otherwise be printed on every start-up.
     onnotice: () => {},
     connection: { application_name: applicationName },
@@ -181,7 +184,7 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   const lanes = new PgLanes(() => postgres(url, settings), max, first)
   let closed = false
   return {
-    query: (text, params) => withDeadline(lanes.query(text, params), timeout),
+    query: (text, params) => withDeadline(lanes.query(text, params), deadlines),
     close: async () => {
       if (closed) return
       closed = true

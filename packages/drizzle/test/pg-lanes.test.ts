@@ -79,6 +79,38 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
     }
   })
 
+  it('ends connections left idle for a check period, never one with a statement in flight, and reopens them', async () => {
+    const idleApp = `${app}-idle`
+    const connectionsOf = async (name: string): Promise<number> => {
+      const [row] =
+        await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name}`
+      return row?.n as number
+    }
+    const make = () =>
+      postgres(PG_URL, { max: 1, onnotice: () => {}, connection: { application_name: idleApp } })
+    const lanes = new PgLanes(make, 2, undefined, 100)
+    try {
+      // Two connections: a long statement keeps the first busy while the second answers.
+      const slow = lanes.query('SELECT pg_sleep(1) AS slept', [])
+      expect((await lanes.query('SELECT 2 AS n', []))[0]?.n).toBe(2)
+      expect(lanes.open).toBe(2)
+      await new Promise((r) => setTimeout(r, 350))
+      // The idle one is gone (here and on the server); the busy one is kept and answers.
+      expect(lanes.open).toBe(1)
+      expect(await connectionsOf(idleApp)).toBe(1)
+      expect(await slow).toHaveLength(1)
+      await new Promise((r) => setTimeout(r, 400))
+      expect(lanes.open).toBe(0)
+      expect(await connectionsOf(idleApp)).toBe(0)
+      // The next statement opens a connection again.
+      expect((await lanes.query('SELECT 3 AS n', []))[0]?.n).toBe(3)
+      expect(lanes.open).toBe(1)
+    } finally {
+      await lanes.end()
+    }
+    expect(await connectionsOf(idleApp)).toBe(0)
+  })
+
   it('end() rejects the statements still waiting for a lane', async () => {
     const lanes = new PgLanes(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
     const busy = Array.from({ length: PIPELINE }, () => lanes.query('SELECT pg_sleep(0.001)', []))

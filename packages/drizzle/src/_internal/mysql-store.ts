@@ -398,28 +398,31 @@ export class MysqlSqlStore implements SqlSessionStore {
     return (await this.#ok('release', this.#sql.release, { key, token })).affectedRows > 0
   }
 
-  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
-    validateKey(this.name, key)
-    validateDestroyHint(this.name, hint)
-    if (!this.#ready.done) await this.#start('destroy')
+  destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
+    try {
+      validateKey(this.name, key)
+      validateDestroyHint(this.name, hint)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (!this.#ready.done) return this.#start('destroy').then(() => this.destroy(key, hint))
     // MariaDB: destroys that wait for a lane go together (one DELETE ... IN ... RETURNING).
     if (this.#returning) return this.#destroys.call(key)
     return this.#destroyTwoStep(key, hint)
   }
 
-  async #destroyReturning(key: string): Promise<SessionRef | null> {
-    if (this.#returning) {
-      try {
-        const row = (await this.#rows('destroy', this.#sql.destroyReturning, { key }))[0]
-        return pickDestroy(key, row, true)
-      } catch (error) {
-        // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
-        // two-statement path from now on.
-        if (errnoOf(error) !== 1064) throw error
-        this.#returning = false
-      }
-    }
-    return this.#destroyTwoStep(key, undefined)
+  // One promise on the way that succeeds, as for reads; the fallback is on the failure path only.
+  #destroyReturning(key: string): Promise<SessionRef | null> {
+    if (!this.#returning) return this.#destroyTwoStep(key, undefined)
+    return this.#send('destroy', this.#sql.destroyReturning, [key], (rows) =>
+      pickDestroy(key, (rows as Row[])[0], true),
+    ).catch((error: unknown) => {
+      // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
+      // two-statement path from now on.
+      if (errnoOf(error) !== 1064) throw error
+      this.#returning = false
+      return this.#destroyTwoStep(key, undefined)
+    })
   }
 
   // One DELETE for several keys, each row reported with its key. Rows are locked in key order, so

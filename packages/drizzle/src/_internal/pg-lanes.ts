@@ -9,12 +9,14 @@ interface Job {
   params: unknown[]
   resolve: (rows: Row[]) => void
   reject: (error: unknown) => void
-  running: { cancel?: () => unknown } | undefined
+  running: { cancel: () => unknown } | undefined
   cancelled: boolean
 }
 
 /** Statements a connection runs back to back (pipelined) before it is left to go idle once. */
 const DRAIN_EVERY = 1000
+/** How often idle connections are looked for: one idle for a whole period is ended. */
+export const IDLE_MS = 30_000
 /** Statements in flight on one connection at most (postgres.js's own pipeline limit). */
 export const PIPELINE = 100
 
@@ -38,19 +40,53 @@ export class PgLanes {
   readonly #inFlight: number[]
   readonly #sinceIdle: number[]
   readonly #draining: boolean[]
+  /** Statements each lane has started, and the count the last idle check saw. */
+  readonly #started: number[]
+  readonly #seen: number[]
+  readonly #idleCheck: ReturnType<typeof setInterval>
   #waiting: (Job | undefined)[] = []
   #head = 0
 
-  constructor(make: () => Sql, max: number, first?: Sql) {
+  constructor(make: () => Sql, max: number, first?: Sql, idleMs = IDLE_MS) {
     this.#make = make
     this.#clients = new Array(max).fill(undefined)
     this.#clients[0] = first
     this.#inFlight = new Array(max).fill(0)
     this.#sinceIdle = new Array(max).fill(0)
     this.#draining = new Array(max).fill(false)
+    this.#started = new Array(max).fill(0)
+    this.#seen = new Array(max).fill(0)
+    // One timer for every lane, instead of postgres.js's idle_timeout, which sets and clears a
+    // timer each time a connection goes idle: at one statement at a time, once per statement.
+    this.#idleCheck = setInterval(this.#closeIdle, idleMs)
+    this.#idleCheck.unref?.()
+  }
+
+  /**
+   * Ends the connections that started no statement since the last check and have none in
+   * flight: idle for between one and two check periods. The lane opens a new one when needed.
+   */
+  readonly #closeIdle = (): void => {
+    for (let i = 0; i < this.#clients.length; i++) {
+      const client = this.#clients[i]
+      const started = this.#started[i] as number
+      if (client && this.#inFlight[i] === 0 && started === this.#seen[i]) {
+        this.#clients[i] = undefined
+        client.end({ timeout: 5 }).catch(() => {})
+      }
+      this.#seen[i] = started
+    }
+  }
+
+  /** Connections open now (for tests). */
+  get open(): number {
+    return this.#clients.filter((c) => c !== undefined).length
   }
 
   query(text: string, params: unknown[]): Cancellable<Row[]> {
+    // A free lane takes the statement at once: no job, no promise of its own.
+    const lane = this.#pick()
+    if (lane >= 0) return this.#start(lane, text, params)
     const job: Job = {
       text,
       params,
@@ -63,16 +99,14 @@ export class PgLanes {
       job.resolve = resolve
       job.reject = reject
     })
-    const lane = this.#pick()
-    if (lane >= 0) this.#start(lane, job)
-    else this.#waiting.push(job)
+    this.#waiting.push(job)
     return Object.assign(promise, {
       cancel: () => {
         job.cancelled = true
         // Still waiting here: never sent, so it fails at once and is dropped when its turn comes.
         if (!job.running)
           job.reject(Object.assign(new Error('cancelled before it was sent'), { code: 'CANCELLED' }))
-        return job.running?.cancel?.()
+        return job.running?.cancel()
       },
     })
   }
@@ -89,26 +123,28 @@ export class PgLanes {
     return best
   }
 
-  #start(lane: number, job: Job): void {
+  #start(lane: number, text: string, params: unknown[]): Cancellable<Row[]> {
     this.#inFlight[lane] = (this.#inFlight[lane] as number) + 1
+    this.#started[lane] = (this.#started[lane] as number) + 1
     let client = this.#clients[lane]
     if (!client) {
       client = this.#make()
       this.#clients[lane] = client
     }
-    const q = client.unsafe(job.text, job.params as never[], { prepare: true })
-    job.running = q as { cancel?: () => unknown }
-    // postgres.js sends a statement when it is first awaited.
-    q.then(
+    const q = client.unsafe(text, params as never[], { prepare: true })
+    // postgres.js sends a statement when it is first awaited (its then() is a plain Promise's).
+    const out = q.then(
       (rows) => {
         this.#done(lane)
-        job.resolve(rows as unknown as Row[])
+        return rows as unknown as Row[]
       },
       (error: unknown) => {
         this.#done(lane)
-        job.reject(error)
+        throw error
       },
-    )
+    ) as Cancellable<Row[]>
+    out.cancel = () => q.cancel()
+    return out
   }
 
   #done(lane: number): void {
@@ -141,7 +177,11 @@ export class PgLanes {
         this.#head = 0
       }
       // A statement given up on while it waited (deadline) is dropped unsent.
-      if (job && !job.cancelled) this.#start(lane, job)
+      if (job && !job.cancelled) {
+        const running = this.#start(lane, job.text, job.params)
+        job.running = running
+        running.then(job.resolve, job.reject)
+      }
     }
   }
 
@@ -151,6 +191,7 @@ export class PgLanes {
   }
 
   async end(): Promise<void> {
+    clearInterval(this.#idleCheck)
     const left = this.#waiting.slice(this.#head)
     this.#waiting = []
     this.#head = 0
