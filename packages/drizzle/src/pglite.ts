@@ -5,6 +5,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
+import { PglitePrepared } from './_internal/pglite-prepared.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 export { pgSessionsTable } from './_internal/pg-table.js'
@@ -89,6 +90,7 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
   }
   // Opened on first use, and opened again after a failed start (e.g. a locked directory).
   let db: PGlite | undefined
+  let prepared: PglitePrepared | undefined
   let opening: Promise<PGlite> | undefined
   let closed = false
   const open = (): Promise<PGlite> => {
@@ -96,6 +98,7 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
     opening ??= PGlite.create(options.dataDir).then(
       (instance) => {
         db = instance
+        prepared = new PglitePrepared(instance)
         opening = undefined
         return instance
       },
@@ -109,12 +112,16 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
   return {
     query: async (text, params) => {
       if (closed) throw new Error('the store is closed')
-      return (await (db ?? (await open())).query(text, params)).rows as Row[]
+      if (!prepared) await open()
+      // Closed while it opened.
+      if (!prepared) throw new Error('the store is closed')
+      return prepared.query(text, params)
     },
     close: async () => {
       closed = true
       const instance = db ?? (opening ? await opening.catch(() => undefined) : undefined)
       db = undefined
+      prepared = undefined
       if (instance && !instance.closed) await instance.close()
     },
   }
