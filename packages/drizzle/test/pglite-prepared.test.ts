@@ -37,7 +37,8 @@ describe('PglitePrepared', () => {
     expect(mine).toEqual(theirs)
     expect(inserted[0]?.b).toEqual(bytes)
     expect(mine[0]).toMatchObject({ k: 'a', n: 42, f: 1.5, ok: true, past: true })
-    expect((mine[0]?.ts as Date).getTime()).toBe(stamp.getTime())
+    expect(mine[0]?.ts).toBeInstanceOf(Date)
+    expect((mine[0]?.ts as Date | undefined)?.getTime()).toBe(stamp.getTime())
     expect(mine[1]).toMatchObject({ k: 'b', b: null, n: null, ts: null })
     // A statement without rows gives none.
     expect(await p.query(`UPDATE t SET n = n WHERE k = $1`, ['none'])).toEqual([])
