@@ -89,18 +89,15 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
     throw optionError(NAME, 'dataDir must be a non-empty path')
   }
   // Opened on first use, and opened again after a failed start (e.g. a locked directory).
-  let db: PGlite | undefined
-  let prepared: PglitePrepared | undefined
-  let opening: Promise<PGlite> | undefined
+  let own: PglitePrepared | undefined
+  let opening: Promise<PglitePrepared> | undefined
   let closed = false
-  const open = (): Promise<PGlite> => {
-    if (db) return Promise.resolve(db)
+  const open = (): Promise<PglitePrepared> => {
     opening ??= PGlite.create(options.dataDir).then(
       (instance) => {
-        db = instance
-        prepared = new PglitePrepared(instance)
+        own = new PglitePrepared(instance)
         opening = undefined
-        return instance
+        return own
       },
       (error: unknown) => {
         opening = undefined
@@ -112,16 +109,15 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
   return {
     query: async (text, params) => {
       if (closed) throw new Error('the store is closed')
-      if (!prepared) await open()
+      const runner = own ?? (await open())
       // Closed while it opened.
-      if (!prepared) throw new Error('the store is closed')
-      return prepared.query(text, params)
+      if (closed) throw new Error('the store is closed')
+      return runner.query(text, params)
     },
     close: async () => {
       closed = true
-      const instance = db ?? (opening ? await opening.catch(() => undefined) : undefined)
-      db = undefined
-      prepared = undefined
+      const instance = (own ?? (opening ? await opening.catch(() => undefined) : undefined))?.db
+      own = undefined
       if (instance && !instance.closed) await instance.close()
     },
   }

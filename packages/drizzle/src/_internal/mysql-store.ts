@@ -532,7 +532,6 @@ export class MysqlSqlStore implements SqlSessionStore {
   }
 }
 
-// Deadlock and lock wait timeout: InnoDB rolled the transaction back (or we did).
 /** A deadlock or lock wait timeout: the statement (or transaction) was rolled back. */
 function isRetryable(error: unknown): boolean {
   const errno = errnoOf(error)

@@ -39,21 +39,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * not its transaction lock, so on a shared instance one could land inside someone's transaction.
  */
 export class PglitePrepared {
-  readonly #db: PGlite
+  readonly db: PGlite
   readonly #statements = new Map<string, Prepared>()
   readonly #prefix = `sessile_${instances++}_`
   #next = 0
 
   constructor(db: PGlite) {
-    this.#db = db
+    this.db = db
   }
 
   query(text: string, params: unknown[]): Promise<Row[]> {
     const known = this.#statements.get(text)
     if (known === undefined && this.#statements.size >= MAX_PREPARED) {
-      return this.#db.query(text, params).then((r) => r.rows as Row[])
+      return this.db.query(text, params).then((r) => r.rows as Row[])
     }
-    return this.#db.runExclusive(async () => {
+    return this.db.runExclusive(async () => {
       const statement = known ?? (await this.#prepare(text))
       try {
         return await this.#execute(statement, params)
@@ -68,7 +68,7 @@ export class PglitePrepared {
 
   async #prepare(text: string): Promise<Prepared> {
     const name = `${this.#prefix}${this.#next++}`
-    const { messages } = await this.#db.execProtocol(
+    const { messages } = await this.db.execProtocol(
       concat([
         protocol.serialize.parse({ name, text }),
         protocol.serialize.describe({ type: 'S', name }),
@@ -81,13 +81,13 @@ export class PglitePrepared {
   }
 
   async #execute(statement: Prepared, params: unknown[]): Promise<Row[]> {
-    const serializers = this.#db.serializers
+    const serializers = this.db.serializers
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null
       const serialize = serializers[statement.types[i] as number]
       return serialize ? serialize(value) : String(value)
     })
-    const { messages } = await this.#db.execProtocol(
+    const { messages } = await this.db.execProtocol(
       concat([
         protocol.serialize.bind({ statement: statement.name, values }),
         protocol.serialize.describe({ type: 'P' }),
@@ -95,6 +95,6 @@ export class PglitePrepared {
         protocol.serialize.sync(),
       ]),
     )
-    return (parse.parseResults(messages, this.#db.parsers)[0]?.rows ?? []) as Row[]
+    return (parse.parseResults(messages, this.db.parsers)[0]?.rows ?? []) as Row[]
   }
 }
