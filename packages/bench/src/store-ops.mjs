@@ -50,7 +50,7 @@ async function seed(contender, count) {
  * windows interleaved within a second or two rather than a whole contender's pass apart: on a
  * shared machine the load drifts between those.
  */
-async function runRound(contenders, seeded, concurrency, results, sizeName, round) {
+export async function runRound(contenders, seeded, concurrency, results, sizeName, round) {
   const record = (c, op, r) => {
     const id = `${c.name}|${sizeName}|${concurrency}|${op}`
     if (!results.has(id))
@@ -98,12 +98,14 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
       ),
     // Newest first: every contender deletes rows it inserted moments ago. Oldest first, a faster
     // inserter built a longer backlog and then deleted older rows, further from the caches.
-    destroy: (c, s, out, ms) =>
+    // Bounded by count, not time: every contender deletes the same number of rows per slice (see
+    // destroyQuota), so a contender that inserted more is not also given more deletes to do.
+    destroy: (c, s, out) =>
       drive(
         out,
         concurrency,
-        ms,
-        () => s.inserted.pop(),
+        Number.POSITIVE_INFINITY,
+        () => (s.quota-- > 0 ? s.inserted.pop() : undefined),
         (k) => c.destroy(k),
       ),
   }
@@ -111,14 +113,17 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
   // order that rotates from slice to slice): a drift of the machine's load, or the purge and flush
   // work one contender's writes leave behind, then falls on every contender alike.
   const sliceMs = config.opMs / config.opSlices
+  let perSlice = 0
   for (const [i, op] of OPS.entries()) {
     const acc = new Map(contenders.map((c) => [c, { samples: new Samples(), ms: 0 }]))
     for (const c of contenders) state.get(c).cursor.fill(0)
+    if (op === 'destroy') perSlice = await destroyQuota(contenders, state)
     for (let slice = 0; slice < config.opSlices; slice++) {
       const shift = (round + i + slice) % contenders.length
       const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
       for (const c of order) {
         const a = acc.get(c)
+        state.get(c).quota = perSlice
         a.ms += await phases[op](c, state.get(c), a.samples, sliceMs)
       }
     }
@@ -127,6 +132,52 @@ async function runRound(contenders, seeded, concurrency, results, sizeName, roun
       record(c, op, a.samples.summary(a.ms))
     }
   }
+  // Rows left over from the insert phase (a faster inserter's surplus) go untimed, so no table
+  // grows from round to round.
+  for (const c of contenders) {
+    const s = state.get(c)
+    await drive(
+      new Samples(),
+      concurrency,
+      Number.POSITIVE_INFINITY,
+      () => s.inserted.pop(),
+      (k) => c.destroy(k),
+    )
+  }
+}
+
+/** The fewest deletes per slice worth timing (about 15 per worker at 32-way, 50-125 ms here). */
+const MIN_DESTROYS_PER_SLICE = 500
+
+/**
+ * The destroys each contender makes per slice: the same number for all of them, the fewest rows
+ * any contender inserted, divided over the slices. Time-bounded, each contender deleted what its
+ * own insert phase had left: at 16 KB on MariaDB express-mysql-session inserted 911 rows in a
+ * round and deleted them in one 99 ms burst, while Sessile deleted 3,725 over all four slices, so
+ * the two did not do the same work, and the one doing more also met more of the purge its own
+ * deletes leave behind. A contender short of the minimum is topped up first, untimed, through
+ * its own insert path, under the inserted rows, which still go first.
+ */
+async function destroyQuota(contenders, state) {
+  const slices = config.opSlices
+  const floor = MIN_DESTROYS_PER_SLICE * slices
+  for (const c of contenders) {
+    const s = state.get(c)
+    const extra = Array.from({ length: Math.max(0, floor - s.inserted.length) }, newId)
+    if (extra.length === 0) continue
+    let next = 0
+    // The manager's insert makes an id of its own; seed takes the one given.
+    const insert = c.seed ?? c.insert
+    await drive(
+      new Samples(),
+      16,
+      Number.POSITIVE_INFINITY,
+      () => extra[next++],
+      (k) => insert(k),
+    )
+    s.inserted.unshift(...extra)
+  }
+  return Math.floor(Math.min(...contenders.map((c) => state.get(c).inserted.length)) / slices)
 }
 
 /** All store-operation scenarios; returns one entry per (contender, size, concurrency, op). */
