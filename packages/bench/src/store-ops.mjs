@@ -81,6 +81,8 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
       return [c, { cursor, fromHot, fromAll, inserted: [] }]
     }),
   )
+  // The deletes each contender makes per slice, set before the destroy phase.
+  let perSlice = 0
   const phases = {
     read: (c, s, out, ms) => drive(out, concurrency, ms, s.fromAll, (k) => c.read(k)),
     update: (c, s, out, ms) => drive(out, concurrency, ms, s.fromHot, (k, n) => c.update(k, n)),
@@ -100,20 +102,21 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
     // inserter built a longer backlog and then deleted older rows, further from the caches.
     // Bounded by count, not time: every contender deletes the same number of rows per slice (see
     // destroyQuota), so a contender that inserted more is not also given more deletes to do.
-    destroy: (c, s, out) =>
-      drive(
+    destroy: (c, s, out) => {
+      let left = perSlice
+      return drive(
         out,
         concurrency,
         Number.POSITIVE_INFINITY,
-        () => (s.quota-- > 0 ? s.inserted.pop() : undefined),
+        () => (left-- > 0 ? s.inserted.pop() : undefined),
         (k) => c.destroy(k),
-      ),
+      )
+    },
   }
   // Each contender's window of opMs is cut into slices that alternate with the others' (in an
   // order that rotates from slice to slice): a drift of the machine's load, or the purge and flush
   // work one contender's writes leave behind, then falls on every contender alike.
   const sliceMs = config.opMs / config.opSlices
-  let perSlice = 0
   for (const [i, op] of OPS.entries()) {
     const acc = new Map(contenders.map((c) => [c, { samples: new Samples(), ms: 0 }]))
     for (const c of contenders) state.get(c).cursor.fill(0)
@@ -123,7 +126,6 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
       const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
       for (const c of order) {
         const a = acc.get(c)
-        state.get(c).quota = perSlice
         a.ms += await phases[op](c, state.get(c), a.samples, sliceMs)
       }
     }
@@ -163,19 +165,7 @@ async function destroyQuota(contenders, state) {
   const floor = MIN_DESTROYS_PER_SLICE * slices
   for (const c of contenders) {
     const s = state.get(c)
-    const extra = Array.from({ length: Math.max(0, floor - s.inserted.length) }, newId)
-    if (extra.length === 0) continue
-    let next = 0
-    // The manager's insert makes an id of its own; seed takes the one given.
-    const insert = c.seed ?? c.insert
-    await drive(
-      new Samples(),
-      16,
-      Number.POSITIVE_INFINITY,
-      () => extra[next++],
-      (k) => insert(k),
-    )
-    s.inserted.unshift(...extra)
+    if (s.inserted.length < floor) s.inserted.unshift(...(await seed(c, floor - s.inserted.length)))
   }
   return Math.floor(Math.min(...contenders.map((c) => state.get(c).inserted.length)) / slices)
 }
