@@ -78,11 +78,9 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
         return k
       }
       const fromAll = (w) => keys[Math.floor(Math.random() * keys.length)] ?? fromHot(w)
-      return [c, { cursor, fromHot, fromAll, inserted: [] }]
+      return [c, { cursor, fromHot, fromAll, inserted: [], doomed: [] }]
     }),
   )
-  // The deletes each contender makes per slice, set before the destroy phase.
-  let perSlice = 0
   const phases = {
     read: (c, s, out, ms) => drive(out, concurrency, ms, s.fromAll, (k) => c.read(k)),
     update: (c, s, out, ms) => drive(out, concurrency, ms, s.fromHot, (k, n) => c.update(k, n)),
@@ -98,20 +96,16 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
           s.inserted.push(typeof id === 'string' ? id : k)
         },
       ),
-    // Newest first: every contender deletes rows it inserted moments ago. Oldest first, a faster
-    // inserter built a longer backlog and then deleted older rows, further from the caches.
     // Bounded by count, not time: every contender deletes the same number of rows per slice (see
-    // destroyQuota), so a contender that inserted more is not also given more deletes to do.
-    destroy: (c, s, out) => {
-      let left = perSlice
-      return drive(
+    // destroyQuota), rows seeded for it just before the slice, newest first (see freshRows).
+    destroy: (c, s, out) =>
+      drive(
         out,
         concurrency,
         Number.POSITIVE_INFINITY,
-        () => (left-- > 0 ? s.inserted.pop() : undefined),
+        () => s.doomed.pop(),
         (k) => c.destroy(k),
-      )
-    },
+      ),
   }
   // Each contender's window of opMs is cut into slices that alternate with the others' (in an
   // order that rotates from slice to slice): a drift of the machine's load, or the purge and flush
@@ -120,10 +114,11 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
   for (const [i, op] of OPS.entries()) {
     const acc = new Map(contenders.map((c) => [c, { samples: new Samples(), ms: 0 }]))
     for (const c of contenders) state.get(c).cursor.fill(0)
-    if (op === 'destroy') perSlice = await destroyQuota(contenders, state)
+    const perSlice = op === 'destroy' ? destroyQuota(contenders, state) : 0
     for (let slice = 0; slice < config.opSlices; slice++) {
       const shift = (round + i + slice) % contenders.length
       const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
+      if (perSlice > 0) await freshRows(order, state, perSlice)
       for (const c of order) {
         const a = acc.get(c)
         a.ms += await phases[op](c, state.get(c), a.samples, sliceMs)
@@ -134,8 +129,7 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
       record(c, op, a.samples.summary(a.ms))
     }
   }
-  // Rows left over from the insert phase (a faster inserter's surplus) go untimed, so no table
-  // grows from round to round.
+  // The insert phase's rows go untimed, so no table grows from round to round.
   for (const c of contenders) {
     const s = state.get(c)
     await drive(
@@ -153,21 +147,26 @@ const MIN_DESTROYS_PER_SLICE = 500
 
 /**
  * The destroys each contender makes per slice: the same number for all of them, the fewest rows
- * any contender inserted, divided over the slices. Time-bounded, each contender deleted what its
- * own insert phase had left: at 16 KB on MariaDB express-mysql-session inserted 911 rows in a
- * round and deleted them in one 99 ms burst, while Sessile deleted 3,725 over all four slices, so
- * the two did not do the same work, and the one doing more also met more of the purge its own
- * deletes leave behind. A contender short of the minimum is topped up first, untimed, through
- * its own insert path, under the inserted rows, which still go first.
+ * any contender inserted in the insert phase divided over the slices, and at least the minimum.
+ * Time-bounded, each contender deleted what its own insert phase had left: at 16 KB on MariaDB
+ * express-mysql-session inserted 911 rows in a round and deleted them in one 99 ms burst, while
+ * Sessile deleted 3,725 over all four slices, so the two did not do the same work.
  */
-async function destroyQuota(contenders, state) {
-  const slices = config.opSlices
-  const floor = MIN_DESTROYS_PER_SLICE * slices
-  for (const c of contenders) {
-    const s = state.get(c)
-    if (s.inserted.length < floor) s.inserted.unshift(...(await seed(c, floor - s.inserted.length)))
-  }
-  return Math.floor(Math.min(...contenders.map((c) => state.get(c).inserted.length)) / slices)
+function destroyQuota(contenders, state) {
+  const fewest = Math.min(...contenders.map((c) => state.get(c).inserted.length))
+  return Math.max(MIN_DESTROYS_PER_SLICE, Math.floor(fewest / config.opSlices))
+}
+
+/**
+ * Before each destroy slice, `count` new rows for every contender, untimed, through its own insert
+ * path, in the slice's order: each contender then deletes rows it wrote moments ago, as a logout
+ * deletes the session its request has just read, and all of them in the cache alike. Taken from
+ * the insert phase instead, the rows were as old as each contender's insert rate made them: at
+ * 16 KB the insert phase writes more than MariaDB's 128 MB buffer pool holds, every delete reads
+ * the row's two BLOB pages, and whether those were still cached decided the cell (finding 29).
+ */
+async function freshRows(order, state, count) {
+  for (const c of order) state.get(c).doomed = await seed(c, count)
 }
 
 /** All store-operation scenarios; returns one entry per (contender, size, concurrency, op). */
