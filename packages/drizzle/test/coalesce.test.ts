@@ -465,19 +465,22 @@ for (const d of dialects) {
       expect(batchesOf(noted, from).length).toBeGreaterThanOrEqual(2)
     })
 
-    it('after reads of large rows, destroys go alone too', async () => {
+    it('after reads of large rows, destroys still go together, each reporting its own row', async () => {
       const large = Array.from({ length: 20 }, (_, i) => `big-${i}`)
-      for (const key of large) {
-        await store.write({ key, data: bytes('z'.repeat(20_000)), ref: 'u', mode: 'insert', ttl: HOUR })
+      for (const [i, key] of large.entries()) {
+        await store.write({ key, data: bytes('z'.repeat(20_000)), ref: `u-${i}`, mode: 'insert', ttl: HOUR })
       }
       const fresh = d.make(table, 1)
       try {
+        // Reads of these rows teach the store they are large: reads then go one by one...
         for (const key of large) expect((await fresh.store.read(key))?.key).toBe(key)
         const from = fresh.noted.sent.length
+        // ...but a destroy's row is cached (its request has just read it), so destroys still batch.
         const got = await Promise.all(large.map((k) => fresh.store.destroy(k)))
-        expect(got).toEqual(large.map((key) => ({ key, ref: 'u' })))
-        expect(batchesOf(fresh.noted, from)).toEqual([])
-        expect(deletesOf(fresh.noted, from)).toHaveLength(20)
+        expect(got).toEqual(large.map((key, i) => ({ key, ref: `u-${i}` })))
+        expect(batchesOf(fresh.noted, from).length).toBeGreaterThanOrEqual(1)
+        expect(deletesOf(fresh.noted, from).length).toBeLessThan(large.length / 4)
+        for (const key of large) expect(await store.read(key)).toBeNull()
       } finally {
         await fresh.store.close()
       }

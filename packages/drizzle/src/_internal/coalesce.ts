@@ -61,8 +61,11 @@ export interface Senders<R> {
 export const LARGE_ROW_BYTES = 8 * 1024
 
 /**
- * The recent average size of a store's rows, from its reads, shared by its coalescers: destroys
- * of large rows go alone too (on MariaDB a batch of 16 KB deletes measured 0.81× the peer).
+ * The recent average size of a store's rows, from its reads. Only reads consult it: a destroy's
+ * row is almost always one its request has just read, so it is cached, and a batch of cached
+ * 16 KB deletes measured 2.1-2.2x the peer where single deletes measured 1.1-1.3x
+ * (docs/benchmarks.md, finding 30). A read's row may be cold, and a batch reads its rows one
+ * after the other.
  */
 export class RowSizes {
   #avg = 0

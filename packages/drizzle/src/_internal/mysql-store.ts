@@ -23,7 +23,7 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead, RowSizes, readSize } from './coalesce.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
 import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
 import {
   bind,
@@ -105,30 +105,22 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
-    const sizes = new RowSizes()
-    this.#reads = new Coalescer(
-      config.lanes,
-      {
-        one: (key) =>
-          this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
-        many: (keys) => {
-          const padded = padKeys(keys)
-          return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
-        },
-        pick: pickRead,
-        size: readSize,
+    this.#reads = new Coalescer(config.lanes, {
+      one: (key) =>
+        this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
+      many: (keys) => {
+        const padded = padKeys(keys)
+        return this.#send('read', this.#sql.readMany(padded.length), padded) as Promise<Row[]>
       },
-      sizes,
-    )
-    this.#destroys = new Coalescer(
-      config.lanes,
-      {
-        one: (key) => this.#destroyReturning(key),
-        many: (keys) => this.#destroyMany(keys),
-        pick: pickDestroy,
-      },
-      sizes,
-    )
+      pick: pickRead,
+      size: readSize,
+    })
+    // Destroys batch whatever their rows' size (see RowSizes): only reads learn it.
+    this.#destroys = new Coalescer(config.lanes, {
+      one: (key) => this.#destroyReturning(key),
+      many: (keys) => this.#destroyMany(keys),
+      pick: pickDestroy,
+    })
     this.#ready = new Ready(async () => {
       if (config.createTable) await this.#client.query(this.#ddl)
       await this.#probePacket()

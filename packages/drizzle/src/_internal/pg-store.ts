@@ -22,7 +22,7 @@ import {
   type WriteResult,
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead, RowSizes, readSize } from './coalesce.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
 import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
 import type { ResolvedSqlOptions } from './options.js'
 import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
@@ -66,30 +66,22 @@ export class PgSqlStore implements SqlSessionStore {
     this.#sql = pgStatements(pgQualified(config.table, config.schema))
     this.#ddl = pgDdl(config.table, config.schema)
     this.#ready = new Ready(config.createTable ? () => this.#createSchema() : async () => {})
-    const sizes = new RowSizes()
-    this.#reads = new Coalescer(
-      config.lanes,
-      {
-        one: (key) => this.#run('read', this.#sql.read, [key]).then((rows) => pickRead(key, rows[0], true)),
-        many: (keys) => {
-          const padded = padKeys(keys)
-          return this.#run('read', this.#sql.readMany(padded.length), padded)
-        },
-        pick: pickRead,
-        size: readSize,
+    this.#reads = new Coalescer(config.lanes, {
+      one: (key) => this.#run('read', this.#sql.read, [key]).then((rows) => pickRead(key, rows[0], true)),
+      many: (keys) => {
+        const padded = padKeys(keys)
+        return this.#run('read', this.#sql.readMany(padded.length), padded)
       },
-      sizes,
-    )
-    this.#destroys = new Coalescer(
-      config.lanes,
-      {
-        one: (key) =>
-          this.#run('destroy', this.#sql.destroy, [key]).then((rows) => pickDestroy(key, rows[0], true)),
-        many: (keys) => this.#destroyMany(keys),
-        pick: pickDestroy,
-      },
-      sizes,
-    )
+      pick: pickRead,
+      size: readSize,
+    })
+    // Destroys batch whatever their rows' size (see RowSizes): only reads learn it.
+    this.#destroys = new Coalescer(config.lanes, {
+      one: (key) =>
+        this.#run('destroy', this.#sql.destroy, [key]).then((rows) => pickDestroy(key, rows[0], true)),
+      many: (keys) => this.#destroyMany(keys),
+      pick: pickDestroy,
+    })
   }
 
   async ensureSchema(): Promise<void> {
