@@ -67,7 +67,7 @@ export const LARGE_ROW_BYTES = 8 * 1024
  * (docs/benchmarks.md, finding 30). A read's row may be cold, and a batch reads its rows one
  * after the other.
  */
-export class RowSizes {
+class RowSizes {
   #avg = 0
 
   /** A moving average over the last ~16 rows read. */
@@ -91,16 +91,17 @@ export class Coalescer<R> {
   #inFlight = 0
   #waiting: Waiting<R>[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
+  // Learnt only from the results of senders with `size` (reads): see RowSizes.
+  readonly #sizes = new RowSizes()
 
   constructor(
     readonly lanes: number,
     readonly send: Senders<R>,
-    readonly sizes = new RowSizes(),
     readonly stallMs = STALL_MS,
   ) {}
 
   call(key: string): Promise<R> {
-    if (this.sizes.large) {
+    if (this.#sizes.large) {
       const out = this.send.one(key)
       out.then(this.#observe, () => {})
       return out
@@ -120,7 +121,7 @@ export class Coalescer<R> {
 
   // Learns the rows' size from a result (a no-op for kinds that carry no data).
   readonly #observe = (result: R): void => {
-    if (this.send.size !== undefined) this.sizes.observe(this.send.size(result))
+    if (this.send.size !== undefined) this.#sizes.observe(this.send.size(result))
   }
 
   readonly #doneWith = (result: R): void => {
