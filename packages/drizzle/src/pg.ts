@@ -6,6 +6,7 @@ import postgres, { type Sql } from 'postgres'
 import { Deadlines } from './_internal/deadlines.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import { PgLanes } from './_internal/pg-lanes.js'
+import { cancelSafely, type Statement, withDeadline } from './_internal/pg-statement.js'
 import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
@@ -85,49 +86,6 @@ export function pgStore(options: PgStoreOptions): SqlSessionStore {
   return new PgSqlStore(NAME, pgExecutor(options), { ...resolved, schema })
 }
 
-type Pending = Promise<unknown> & { cancel?: () => unknown }
-
-/** How long a statement past its deadline gets for the server to act on the cancel. */
-const CANCEL_GRACE_MS = 1_000
-
-/**
- * Ask the server to cancel a statement that has not answered by its deadline, and fail it. The
- * failure waits (up to CANCEL_GRACE_MS) for the statement to settle, so that when it is reported
- * the cancel has landed: a statement blocked on a lock does not go on to commit after its caller
- * was told it failed. One that finishes in that window reports its real result; one on a dead
- * connection, which will never settle, fails when the grace runs out.
- */
-function withDeadline(query: Pending, deadlines: Deadlines): Promise<Row[]> {
-  return new Promise<Row[]>((resolve, reject) => {
-    let late: Error | undefined
-    let grace: NodeJS.Timeout | undefined
-    const deadline = deadlines.add(() => {
-      late = Object.assign(new Error(`statement did not answer within ${deadlines.ms} ms`), {
-        code: 'QUERY_TIMEOUT',
-      })
-      const error = late
-      grace = setTimeout(() => reject(error), CANCEL_GRACE_MS)
-      try {
-        query.cancel?.()
-      } catch {
-        // Nothing to cancel any more: the statement settles by itself.
-      }
-    })
-    query.then(
-      (rows) => {
-        deadlines.remove(deadline)
-        if (grace !== undefined) clearTimeout(grace)
-        resolve(rows as Row[])
-      },
-      (error: unknown) => {
-        deadlines.remove(deadline)
-        if (grace !== undefined) clearTimeout(grace)
-        reject(late ?? error)
-      },
-    )
-  })
-}
-
 function queryTimeoutOf(options: PgStoreOptions): number {
   const ms = options.queryTimeout ?? 15_000
   if (!Number.isInteger(ms) || ms < 1) throw optionError(NAME, 'queryTimeout must be a whole number of ms')
@@ -147,7 +105,13 @@ function pgExecutor(options: PgStoreOptions): PgExecutor {
   // A client set up for a transaction pooler (prepare: false) must keep working the same way.
   const prepare = (sql.options as { prepare?: boolean } | undefined)?.prepare !== false
   return {
-    query: (text, params) => withDeadline(sql.unsafe(text, params as never[], { prepare }), deadlines),
+    query: (text, params) => {
+      const q = sql.unsafe(text, params as never[], { prepare })
+      // Sent on first then(); cancel goes through cancelSafely (the client may pipeline).
+      const statement = q.then((rows) => rows as unknown as Row[]) as Statement
+      statement.cancel = () => cancelSafely(q)
+      return withDeadline(statement, deadlines)
+    },
     close: async () => {},
   }
 }
@@ -172,6 +136,11 @@ function ownClient(options: PgStoreOptions): PgExecutor {
     // No idle_timeout: PgLanes ends idle connections itself, with one timer for all of them.
     // IF NOT EXISTS notices would otherwise be printed on every start-up.
     onnotice: () => {},
+    // The store binds no arrays and reads none. With types fetched, every new connection first
+    // ran a catalog query whose failure (a backend terminated during start-up) postgres.js 3.4
+    // rejects with nobody listening: an unhandled rejection, which ends a Node process by
+    // default (porsager/postgres#1192); seen under pg_terminate_backend in the fault tests.
+    fetch_types: false,
     connection: { application_name: applicationName },
   }
   let first: Sql

@@ -7,8 +7,9 @@
  */
 const NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED'])
 
-// postgres.js codes, admin_shutdown/crash_shutdown/cannot_connect_now, and SQLSTATE class 08.
-const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03'])
+// postgres.js codes, admin_shutdown/crash_shutdown/cannot_connect_now, SQLSTATE class 08, and a
+// result postgres.js assembled wrong (RESULT_HOLES, pg-statement.ts): its reply is as good as lost.
+const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', 'RESULT_HOLES'])
 
 export function isPgConnectionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code

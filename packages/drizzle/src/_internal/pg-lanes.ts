@@ -1,15 +1,13 @@
 import type { Sql } from 'postgres'
+import { cancelSafely, type Statement } from './pg-statement.js'
 import type { Row } from './rows.js'
-
-/** A statement that may be given up on: `cancel` asks the server to stop it (or drops it unsent). */
-export type Cancellable<T> = Promise<T> & { cancel: () => unknown }
 
 interface Job {
   text: string
   params: unknown[]
   resolve: (rows: Row[]) => void
   reject: (error: unknown) => void
-  running: { cancel: () => unknown } | undefined
+  running: Statement | undefined
   cancelled: boolean
 }
 
@@ -83,7 +81,7 @@ export class PgLanes {
     return this.#clients.filter((c) => c !== undefined).length
   }
 
-  query(text: string, params: unknown[]): Cancellable<Row[]> {
+  query(text: string, params: unknown[]): Statement {
     // A free lane takes the statement at once: no job, no promise of its own.
     const lane = this.#pick()
     if (lane >= 0) return this.#start(lane, text, params)
@@ -101,13 +99,14 @@ export class PgLanes {
     })
     this.#waiting.push(job)
     return Object.assign(promise, {
-      cancel: () => {
-        job.cancelled = true
+      cancel: (): boolean => {
+        if (job.running) return job.running.cancel()
         // Still waiting here: never sent, so it fails at once and is dropped when its turn comes.
-        if (!job.running)
-          job.reject(Object.assign(new Error('cancelled before it was sent'), { code: 'CANCELLED' }))
-        return job.running?.cancel()
+        job.cancelled = true
+        job.reject(Object.assign(new Error('cancelled before it was sent'), { code: 'CANCELLED' }))
+        return true
       },
+      abandon: (): void => job.running?.abandon?.(),
     })
   }
 
@@ -123,14 +122,10 @@ export class PgLanes {
     return best
   }
 
-  #start(lane: number, text: string, params: unknown[]): Cancellable<Row[]> {
+  #start(lane: number, text: string, params: unknown[]): Statement {
     this.#inFlight[lane] = (this.#inFlight[lane] as number) + 1
     this.#started[lane] = (this.#started[lane] as number) + 1
-    let client = this.#clients[lane]
-    if (!client) {
-      client = this.#make()
-      this.#clients[lane] = client
-    }
+    const client = this.#clients[lane] ?? this.#open(lane)
     const q = client.unsafe(text, params as never[], { prepare: true })
     // postgres.js sends a statement when it is first awaited (its then() is a plain Promise's).
     const out = q.then(
@@ -142,9 +137,28 @@ export class PgLanes {
         this.#done(lane)
         throw error
       },
-    ) as Cancellable<Row[]>
-    out.cancel = () => q.cancel()
+    ) as Statement
+    out.cancel = () => cancelSafely(q)
+    out.abandon = () => this.#abandon(lane, client)
     return out
+  }
+
+  #open(lane: number): Sql {
+    const client = this.#make()
+    this.#clients[lane] = client
+    return client
+  }
+
+  /**
+   * Gives up on a lane's connection (a statement on it outlived its deadline and the grace after
+   * its cancel): its statements fail at once (CONNECTION_DESTROYED, which the store retries), so
+   * none of them runs later, and the lane's next statement opens a new one. A connection that
+   * stopped answering would otherwise keep every statement pipelined onto it hanging until the
+   * operating system gives up on the socket.
+   */
+  #abandon(lane: number, client: Sql): void {
+    if (this.#clients[lane] === client) this.#clients[lane] = undefined
+    client.end({ timeout: 0 }).catch(() => {})
   }
 
   #done(lane: number): void {
