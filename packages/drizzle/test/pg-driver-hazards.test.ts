@@ -9,12 +9,12 @@
  * - a connection killed while postgres.js fetches array types at start-up rejects a promise
  *   nobody holds (an unhandled rejection, which ends a Node process by default).
  */
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { isSessionError } from '@sessile/core'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pgStore } from '../src/pg.js'
 import { bytes, HOUR, PG_URL, text, uniqueTable } from './_helpers/env.js'
+import { FlakyProxy } from './_helpers/proxy.js'
 import { dropPgTables, reachPg } from './_helpers/reach.js'
 
 const reach = await reachPg()
@@ -133,17 +133,18 @@ describe.skipIf(reach.skip)('postgres.js hazards', () => {
   })
 
   it('the connections the store opens never run the start-up type query', async () => {
-    const seen = new Tap('127.0.0.1', Number(new URL(PG_URL).port || 5432))
-    const port = await seen.listen()
+    const seen = new FlakyProxy('127.0.0.1', Number(new URL(PG_URL).port || 5432))
+    await seen.up()
+    const port = seen.port
     const url = new URL(PG_URL)
     url.port = String(port)
     try {
-      // The tap sees what a default postgres.js client sends on a new connection.
+      // The proxy sees what a default postgres.js client sends on a new connection.
       const plain = postgres(url.toString(), { max: 1, onnotice: () => {} })
       await plain`SELECT 1`
       await plain.end({ timeout: 1 })
       expect(seen.sent()).toContain('pg_catalog.pg_type')
-      seen.clear()
+      seen.clearSent()
       const store = pgStore({ url: url.toString(), table, max: 3 })
       try {
         await Promise.all(['b', 'c', 'd', 'e', 'f'].map((k) => store.read(k)))
@@ -154,13 +155,14 @@ describe.skipIf(reach.skip)('postgres.js hazards', () => {
       expect(seen.sent()).toContain('SELECT')
       expect(seen.sent()).not.toContain('pg_type')
     } finally {
-      await seen.close()
+      await seen.down()
     }
   })
 
   it('a connection that stops answering is given up after the deadline and its grace; the next statement gets a new one', async () => {
-    const tap = new Tap('127.0.0.1', Number(new URL(PG_URL).port || 5432))
-    const port = await tap.listen()
+    const proxy = new FlakyProxy('127.0.0.1', Number(new URL(PG_URL).port || 5432))
+    await proxy.up()
+    const port = proxy.port
     const url = new URL(PG_URL)
     url.port = String(port)
     const store = pgStore({
@@ -172,9 +174,9 @@ describe.skipIf(reach.skip)('postgres.js hazards', () => {
     })
     try {
       expect(text((await store.read('b'))?.data ?? new Uint8Array())).toBe('data of b')
-      expect(tap.connections).toBe(1)
+      expect(proxy.connections).toBe(1)
       // Every reply on that connection is held back from now on, as by a dead network path.
-      tap.freeze()
+      proxy.freeze()
       const started = Date.now()
       const stuck = await Promise.all(['b', 'c', 'd'].map((k) => store.read(k).catch((e: unknown) => e)))
       for (const e of stuck) expect(isSessionError(e) && e.code === 'E_STORE').toBe(true)
@@ -185,63 +187,7 @@ describe.skipIf(reach.skip)('postgres.js hazards', () => {
       expect(Date.now() - after).toBeLessThan(1000)
     } finally {
       await store.close()
-      await tap.close()
+      await proxy.down()
     }
   })
 })
-
-/**
- * A TCP forwarder to the server that records what clients send, and can hold back every reply
- * on the connections open so far (new connections are forwarded normally).
- */
-class Tap {
-  readonly #server: Server
-  readonly #sockets = new Set<Socket>()
-  readonly #frozen = new Set<Socket>()
-  #sent: Buffer[] = []
-  connections = 0
-
-  constructor(host: string, port: number) {
-    this.#server = createServer((client) => {
-      this.connections++
-      const upstream = connect({ host, port })
-      this.#sockets.add(client).add(upstream)
-      const drop = (): void => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.on('error', drop).on('close', drop)
-      upstream.on('error', drop).on('close', drop)
-      client.on('data', (d: Buffer) => {
-        this.#sent.push(d)
-        upstream.write(d)
-      })
-      upstream.on('data', (d: Buffer) => {
-        if (!this.#frozen.has(upstream)) client.write(d)
-      })
-    })
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve) => {
-      this.#server.listen(0, '127.0.0.1', () => resolve((this.#server.address() as AddressInfo).port))
-    })
-  }
-
-  sent(): string {
-    return Buffer.concat(this.#sent).toString('latin1')
-  }
-
-  clear(): void {
-    this.#sent = []
-  }
-
-  freeze(): void {
-    for (const s of this.#sockets) this.#frozen.add(s)
-  }
-
-  close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy()
-    return new Promise((resolve) => this.#server.close(() => resolve()))
-  }
-}
