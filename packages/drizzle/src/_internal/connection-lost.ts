@@ -1,3 +1,5 @@
+import { RESULT_HOLES } from './pg-statement.js'
+
 /**
  * Errors that mean "the connection went away", after which the pool hands out a fresh one.
  * Operations retry a few times on these. When the server killed the connection the statement was rolled
@@ -9,7 +11,7 @@ const NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'ECONNA
 
 // postgres.js codes, admin_shutdown/crash_shutdown/cannot_connect_now, SQLSTATE class 08, and a
 // result postgres.js assembled wrong (RESULT_HOLES, pg-statement.ts): its reply is as good as lost.
-const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', 'RESULT_HOLES'])
+const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', RESULT_HOLES])
 
 export function isPgConnectionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code

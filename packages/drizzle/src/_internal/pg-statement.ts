@@ -87,10 +87,6 @@ export function withDeadline(query: Statement, deadlines: Deadlines): Promise<Ro
     let grace: NodeJS.Timeout | undefined
     let retry: NodeJS.Timeout | undefined
     let settled = false
-    const tryCancel = (): void => {
-      retry = undefined
-      if (!settled && !query.cancel()) retry = setTimeout(tryCancel, CANCEL_RETRY_MS)
-    }
     const stop = (): void => {
       settled = true
       deadlines.remove(deadline)
@@ -107,6 +103,11 @@ export function withDeadline(query: Statement, deadlines: Deadlines): Promise<Ro
         query.abandon?.()
         reject(error)
       }, CANCEL_GRACE_MS)
+      // Made only here, past the deadline: a statement that answers in time pays for no closure.
+      const tryCancel = (): void => {
+        retry = undefined
+        if (!settled && !query.cancel()) retry = setTimeout(tryCancel, CANCEL_RETRY_MS)
+      }
       tryCancel()
     })
     query.then(
