@@ -34,6 +34,58 @@ export function isWellFormedId(id: unknown, bytes: number = DEFAULT_ID_BYTES): i
 }
 
 /**
+ * A shape of session id: how to recognise one and, for the manager's own format, how to make one.
+ * Only ids from a CSPRNG with at least {@link MIN_ID_BITS} random bits qualify; a shape is a cheap
+ * filter that keeps junk away from the store, never a proof that an id exists.
+ */
+export interface IdFormat {
+  /** For messages, e.g. `'sessile'`, `'express-session'`, `'uuid-v4'`, `'php'`. */
+  readonly name: string
+  /** Random bits an id of this shape carries (CSPRNG output). */
+  readonly bits: number
+  /** Whether `id` has this shape (no I/O). */
+  test(id: string): boolean
+  /** A fresh id of this shape; required of the format the manager issues. */
+  generate?(): string
+}
+
+/** The fewest random bits an accepted id may carry: a UUIDv4's 122. */
+export const MIN_ID_BITS = 122
+
+/**
+ * Sessile's own ids: `bytes` bytes (default 32 = 256 bits) from the CSPRNG, base64url.
+ *
+ * @example
+ * createSessions({ store, ids: sessileIds(24) })
+ */
+export function sessileIds(bytes: number = DEFAULT_ID_BYTES): IdFormat & { generate(): string } {
+  generateId(bytes) // validates bytes
+  const length = idLength(bytes)
+  return {
+    name: 'sessile',
+    bits: bytes * 8,
+    test: (id) => id.length === length && ID_PATTERN.test(id),
+    generate: () => randomBytes(bytes).toString('base64url'),
+  }
+}
+
+/** express-session's default ids: uid-safe's 24 CSPRNG bytes, base64url (32 characters). */
+export const expressSessionIds: IdFormat = {
+  name: 'express-session',
+  bits: 192,
+  test: (id) => id.length === 32 && ID_PATTERN.test(id),
+}
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+/** koa-session's default ids: `crypto.randomUUID()` (UUIDv4, 122 random bits, lower case). */
+export const uuidV4Ids: IdFormat = {
+  name: 'uuid-v4',
+  bits: 122,
+  test: (id) => id.length === 36 && UUID_V4.test(id),
+}
+
+/**
  * The key a session is stored under. With a secret it is HMAC-SHA-256(secret, id) in base64url,
  * so a copy of the table holds no id that a browser could present.
  */

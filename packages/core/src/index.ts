@@ -28,7 +28,18 @@ export type { DestroyReason, Listener, SessionEvents } from './events.js'
 // Filters and the payload envelope
 export type { DecodeContext, EncodeContext, Encoded, Filter } from './filter.js'
 // Ids, durations, serialisation
-export { DEFAULT_ID_BYTES, generateId, isWellFormedId, MIN_ID_BYTES, storageKey } from './ids.js'
+export {
+  DEFAULT_ID_BYTES,
+  expressSessionIds,
+  generateId,
+  type IdFormat,
+  isWellFormedId,
+  MIN_ID_BITS,
+  MIN_ID_BYTES,
+  sessileIds,
+  storageKey,
+  uuidV4Ids,
+} from './ids.js'
 export { type CommitOptions, type CommitResult, createSessions, type Sessions } from './manager.js'
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { ResolvedOptions, SessionsOptions } from './options.js'

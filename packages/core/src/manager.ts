@@ -7,7 +7,7 @@ import { builtinDecoders } from './_internal/zlib.js'
 import { decodeEnvelope, encodeEnvelope, PLAIN_HEADER, plainBody } from './envelope.js'
 import { isSessionError, SessionError, storeError } from './errors.js'
 import { Emitter, type Listener, type SessionEvents } from './events.js'
-import { generateId, isWellFormedId, storageKey } from './ids.js'
+import { storageKey } from './ids.js'
 import { type ResolvedOptions, resolveOptions, type SessionsOptions } from './options.js'
 import { deserialize, type SessionData, serializeText } from './serialize.js'
 import { type HeldLease, kState, type LoadedState, Session, type SessionInternals } from './session.js'
@@ -103,9 +103,9 @@ export interface Sessions<T extends SessionData = SessionData> {
   refs(limit?: number): Promise<string[]>
   /** The storage key of a session id (its HMAC when a secret is set). */
   keyOf(id: string): string
-  /** A fresh id: `idBytes` bytes from the CSPRNG, base64url. */
+  /** A fresh id in the manager's format (`ids`; by default `idBytes` CSPRNG bytes, base64url). */
   generateId(): string
-  /** Whether a cookie value has the shape of an id this manager issues. */
+  /** Whether a cookie value has the shape of an id this manager issues or accepts (`acceptIds`). */
   isWellFormedId(id: unknown): id is string
   on<K extends keyof SessionEvents>(name: K, listener: Listener<SessionEvents[K]>): () => void
   /** @internal Emit an event on this manager (used by `@sessile/notify`). */
@@ -136,6 +136,10 @@ export function createSessions<T extends SessionData = SessionData>(
 
   const keyOf = (id: string): string => storageKey(id, currentSecret)
 
+  // Ids longer than any format allows are refused before a pattern runs over them.
+  const wellFormed = (id: unknown): id is string =>
+    typeof id === 'string' && id.length <= 512 && o.acceptIds.some((f) => f.test(id))
+
   // A plain function, not an async one: one promise less per store call on the way that succeeds.
   function call<R>(action: string, fn: () => Promise<R>): Promise<R> {
     let pending: Promise<R>
@@ -150,7 +154,7 @@ export function createSessions<T extends SessionData = SessionData>(
   }
 
   function fresh(presented: boolean, data?: T): Session<T> {
-    return new Session<T>(generateId(o.idBytes), data ?? ({} as T), o.idle, {
+    return new Session<T>(o.ids.generate(), data ?? ({} as T), o.idle, {
       loaded: null,
       presented,
       destroyed: false,
@@ -320,7 +324,7 @@ export function createSessions<T extends SessionData = SessionData>(
 
   function load(id: string | null | undefined): Promise<Session<T>> {
     const presented = typeof id === 'string' && id.length > 0
-    if (!isWellFormedId(id, o.idBytes)) return Promise.resolve(fresh(presented))
+    if (!wellFormed(id)) return Promise.resolve(fresh(presented))
     if (o.serialize) return loadLeased(id)
     return readKey(id).then((row) => (row ? loaded(id, row) : fresh(true)))
   }
@@ -391,7 +395,7 @@ export function createSessions<T extends SessionData = SessionData>(
         store.write({ key, data, ref, mode: 'insert', ttl: session.ttl, maxAge: o.absolute }),
       )
       if (r.ok) return r
-      session.id = generateId(o.idBytes)
+      session.id = o.ids.generate()
     }
     throw new SessionError('E_CONFLICT', SOURCE, 'could not find a free session id after 3 attempts')
   }
@@ -541,7 +545,7 @@ export function createSessions<T extends SessionData = SessionData>(
     const ref = vouched ? state.ref : o.ref(session.data)
 
     if (!state || st.regenerate) {
-      if (state) session.id = generateId(o.idBytes)
+      if (state) session.id = o.ids.generate()
       const r = await insertNew(session, p, ref)
       const key = keyOf(session.id)
       if (state) await destroyKey(state.key, 'regenerate', { ref: state.ref })
@@ -615,7 +619,7 @@ export function createSessions<T extends SessionData = SessionData>(
     release,
     create: (data?: T) => fresh(false, data),
     async destroy(id, reason = 'destroy') {
-      if (!isWellFormedId(id, o.idBytes)) return null
+      if (!wellFormed(id)) return null
       const key = keyOf(id)
       try {
         return await destroyKey(key, reason)
@@ -648,8 +652,8 @@ export function createSessions<T extends SessionData = SessionData>(
     count: () => call('count', () => store.count()),
     refs: (limit = 1000) => call('refs', () => store.refs(limit)),
     keyOf,
-    generateId: () => generateId(o.idBytes),
-    isWellFormedId: (id: unknown): id is string => isWellFormedId(id, o.idBytes),
+    generateId: () => o.ids.generate(),
+    isWellFormedId: wellFormed,
     on: (name, listener) => events.on(name, listener),
     emit: (name, event) => events.emit(name, event),
   }

@@ -2,7 +2,15 @@ import { type Duration, describe, parseDuration } from './duration.js'
 import { checkFilterId } from './envelope.js'
 import { SessionError } from './errors.js'
 import type { Filter } from './filter.js'
-import { DEFAULT_ID_BYTES, MIN_ID_BYTES } from './ids.js'
+import {
+  DEFAULT_ID_BYTES,
+  expressSessionIds,
+  type IdFormat,
+  MIN_ID_BITS,
+  MIN_ID_BYTES,
+  sessileIds,
+  uuidV4Ids,
+} from './ids.js'
 import type { SessionData } from './serialize.js'
 import type { SessionStore } from './store.js'
 
@@ -66,6 +74,20 @@ export interface SessionsOptions<T extends SessionData = SessionData> {
    */
   idBytes?: number
   /**
+   * The shape of the ids this manager issues (and accepts), when not Sessile's own base64url ids:
+   * e.g. PHP's ids for a session shared with a PHP app. Must have `generate` and carry at least
+   * 122 random bits. Not together with `idBytes`.
+   * @default sessileIds(idBytes)
+   */
+  ids?: IdFormat
+  /**
+   * Further id shapes accepted from cookies (never issued): the default ids of the frameworks the
+   * adapters serve, so a store swap works with the framework's own id generator. Unknown ids of
+   * any shape still get a fresh session (strict mode). `[]` accepts only `ids`.
+   * @default [expressSessionIds, uuidV4Ids]
+   */
+  acceptIds?: readonly IdFormat[]
+  /**
    * How many times a save retries (re-read, merge, write, with jittered backoff) after losing a
    * race to a concurrent writer of the same session. Then it fails with `E_CONFLICT`.
    * @default 64
@@ -95,6 +117,10 @@ export interface ResolvedOptions<T extends SessionData> {
   maxSize: number
   secrets: Buffer[]
   idBytes: number
+  /** The format the manager issues ids in. */
+  ids: IdFormat & { generate(): string }
+  /** Every format an id may have to reach the store: `ids` first, then `acceptIds`. */
+  acceptIds: readonly IdFormat[]
   maxMergeAttempts: number
   /** Serialised mode's lease lifetime and bounded wait, in ms; null when off. */
   serialize: { lease: number; wait: number } | null
@@ -199,6 +225,7 @@ export function resolveOptions<T extends SessionData>(
   if (!Number.isInteger(idBytes) || idBytes < MIN_ID_BYTES || idBytes > 96) {
     fail(`idBytes must be a whole number from ${MIN_ID_BYTES} (128 bits) to 96`)
   }
+  const { ids, acceptIds } = resolveIds(options, idBytes)
   const maxMergeAttempts = options.maxMergeAttempts ?? 64
   if (!Number.isInteger(maxMergeAttempts) || maxMergeAttempts < 1 || maxMergeAttempts > 1000) {
     fail('maxMergeAttempts must be a whole number from 1 to 1000')
@@ -215,9 +242,42 @@ export function resolveOptions<T extends SessionData>(
     maxSize,
     secrets,
     idBytes,
+    ids,
+    acceptIds,
     maxMergeAttempts,
     serialize,
   }
+}
+
+function checkFormat(f: unknown, what: string): IdFormat {
+  const o = f as Partial<IdFormat> | null
+  if (typeof o !== 'object' || o === null || typeof o.test !== 'function' || typeof o.name !== 'string')
+    fail(`${what} must be an id format { name, bits, test(id) } (got ${describe(f)})`)
+  const format = o as IdFormat
+  if (typeof format.bits !== 'number' || !(format.bits >= MIN_ID_BITS))
+    fail(
+      `${what} "${format.name}" carries ${String(format.bits)} random bits; at least ${MIN_ID_BITS} are required`,
+    )
+  return format
+}
+
+function resolveIds(
+  options: SessionsOptions<never>,
+  idBytes: number,
+): { ids: IdFormat & { generate(): string }; acceptIds: IdFormat[] } {
+  let ids: IdFormat & { generate(): string }
+  if (options.ids === undefined) ids = sessileIds(idBytes)
+  else {
+    if (options.idBytes !== undefined) fail('give either ids or idBytes, not both')
+    const f = checkFormat(options.ids, 'ids')
+    if (typeof f.generate !== 'function')
+      fail(`ids "${f.name}" must have generate(): the manager issues ids in it`)
+    ids = f as IdFormat & { generate(): string }
+  }
+  const extra = options.acceptIds ?? [expressSessionIds, uuidV4Ids]
+  if (!Array.isArray(extra)) fail('acceptIds must be an array of id formats')
+  const acceptIds = [ids, ...(extra as unknown[]).map((f) => checkFormat(f, 'acceptIds'))]
+  return { ids, acceptIds }
 }
 
 function resolveSerialize(

@@ -100,15 +100,42 @@ describe('expressStore with express-session', () => {
     expect(await sessions.count()).toBe(1)
   })
 
-  it('refuses ids of another shape with a clear E_INVALID instead of storing them', async () => {
+  it('refuses ids of no accepted shape with a clear E_INVALID instead of storing them', async () => {
     const sessions = createSessions({ store: new MemoryStore() })
     const store = expressStore(sessions)
-    const err = await cb((done) => store.set('a'.repeat(32), { cookie: {}, user: 'x' } as never, done)).catch(
-      (e: unknown) => e,
-    )
-    expect(isSessionError(err) && err.code).toBe('E_INVALID')
-    expect(String(err)).toMatch(/genid/)
+    for (const sid of ['a'.repeat(20), 'a.b'.repeat(11), `${'a'.repeat(31)}=`]) {
+      const err = await cb((done) => store.set(sid, { cookie: {}, user: 'x' } as never, done)).catch(
+        (e: unknown) => e,
+      )
+      expect(isSessionError(err) && err.code).toBe('E_INVALID')
+      expect(String(err)).toMatch(/genid/)
+    }
     expect(await sessions.count()).toBe(0)
+  })
+
+  it("works with express-session's own 24-byte ids and no extra option (a one-line store swap)", async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const app = express()
+    app.use(
+      session({
+        store: expressStore(sessions),
+        secret: 'x'.repeat(32),
+        resave: false,
+        saveUninitialized: false,
+      }),
+    )
+    app.get('/count', (req, res) => {
+      const s = req.session as unknown as { n?: number }
+      s.n = (s.n ?? 0) + 1
+      res.json({ n: s.n, id: req.sessionID })
+    })
+    const call = await serve(app)
+    const first = (await call('/count')).body as { n: number; id: string }
+    const second = (await call('/count')).body as { n: number; id: string }
+    expect(first.id).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    expect([first.n, second.n]).toEqual([1, 2])
+    expect(second.id).toBe(first.id)
+    expect(await sessions.count()).toBe(1)
   })
 
   it('saveUninitialized: true still stores no empty session', async () => {

@@ -115,12 +115,33 @@ describe('koaStore with koa-session', () => {
     expect(after - before).toBeGreaterThan(1500)
   })
 
-  it("koa-session's own UUID keys are refused with a clear error and nothing is stored", async () => {
+  it("works with koa-session's own UUID keys and no extra option (a one-line store swap)", async () => {
     const sessions = createSessions({ store: new MemoryStore() })
     const app = new Koa()
     app.keys = ['k'.repeat(32)]
     app.silent = true
     app.use(session({ store: koaStore(sessions) }, app))
+    app.use((ctx) => {
+      const s = ctx.session as unknown as Record<string, number>
+      s.n = (s.n ?? 0) + 1
+      ctx.body = String(s.n)
+    })
+    const call = await serve(app)
+    expect((await call('/')).text).toBe('1')
+    const r = await call('/')
+    expect(r.status).toBe(200)
+    expect(r.text).toBe('2')
+    expect(r.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(await sessions.count()).toBe(1)
+  })
+
+  it('keys of no accepted shape are refused with a clear error and nothing is stored', async () => {
+    const sessions = createSessions({ store: new MemoryStore() })
+    const app = new Koa()
+    app.keys = ['k'.repeat(32)]
+    app.silent = true
+    let n = 0
+    app.use(session({ store: koaStore(sessions), genid: () => `short-${n++}` }, app))
     app.use((ctx) => {
       ;(ctx.session as unknown as Record<string, unknown>).n = 1
       ctx.body = 'ok'
