@@ -103,6 +103,11 @@ export interface Sessions<T extends SessionData = SessionData> {
   refs(limit?: number): Promise<string[]>
   /** The storage key of a session id (its HMAC when a secret is set). */
   keyOf(id: string): string
+  /**
+   * Every key the session of `id` may be stored under, newest secret first (one per configured
+   * secret while secrets rotate); `[]` for an id of no accepted shape.
+   */
+  keysOf(id: string): string[]
   /** A fresh id in the manager's format (`ids`; by default `idBytes` CSPRNG bytes, base64url). */
   generateId(): string
   /** Whether a cookie value has the shape of an id this manager issues or accepts (`acceptIds`). */
@@ -135,6 +140,9 @@ export function createSessions<T extends SessionData = SessionData>(
   const currentSecret = o.secrets[0]
 
   const keyOf = (id: string): string => storageKey(id, currentSecret)
+  // During a secret rotation a session may sit under the key of any configured secret.
+  const keysOf = (id: string): string[] =>
+    o.secrets.length <= 1 ? [keyOf(id)] : o.secrets.map((s) => storageKey(id, s))
 
   // Ids longer than any format allows are refused before a pattern runs over them.
   const wellFormed = (id: unknown): id is string =>
@@ -257,8 +265,7 @@ export function createSessions<T extends SessionData = SessionData>(
   async function loadLeased(id: string): Promise<Session<T>> {
     const { lease, wait } = o.serialize as { lease: number; wait: number }
     const started = performance.now()
-    const keys = o.secrets.length <= 1 ? [keyOf(id)] : o.secrets.map((s) => storageKey(id, s))
-    for (const key of keys) {
+    for (const key of keysOf(id)) {
       const left = Math.max(0, started + wait - performance.now())
       const end = await turns.enter(key, left, lease)
       if (!end) throw busy(wait)
@@ -545,10 +552,15 @@ export function createSessions<T extends SessionData = SessionData>(
     const ref = vouched ? state.ref : o.ref(session.data)
 
     if (!state || st.regenerate) {
-      if (state) session.id = o.ids.generate()
+      if (state) {
+        // The old row goes first, and only a delete that found it lets the new id be issued:
+        // a logout (or eject) since the load must not come back under a new id.
+        const old = await destroyKey(state.key, 'regenerate', { ref: state.ref })
+        if (!old) return gone(session)
+        session.id = o.ids.generate()
+      }
       const r = await insertNew(session, p, ref)
       const key = keyOf(session.id)
-      if (state) await destroyKey(state.key, 'regenerate', { ref: state.ref })
       await announceRef(key, ref, state?.ref ?? null)
       st.regenerate = false
       st.loaded = { ...freshState(key, p.plain, r), ref }
@@ -620,14 +632,17 @@ export function createSessions<T extends SessionData = SessionData>(
     create: (data?: T) => fresh(false, data),
     async destroy(id, reason = 'destroy') {
       if (!wellFormed(id)) return null
-      const key = keyOf(id)
-      try {
-        return await destroyKey(key, reason)
-      } finally {
-        // The row and its lease are gone: let the next request of this key in (it finds nothing).
-        holding.get(key)?.()
-        holding.delete(key)
+      let first: SessionRef | null = null
+      for (const key of keysOf(id)) {
+        try {
+          first ??= await destroyKey(key, reason)
+        } finally {
+          // The row and its lease are gone: let the next request of this key in (it finds nothing).
+          holding.get(key)?.()
+          holding.delete(key)
+        }
       }
+      return first
     },
     findByRef: (ref) => call('findByRef', () => store.findByRef(normRef(ref))),
     async destroyByRef(ref, opts = {}) {
@@ -652,6 +667,7 @@ export function createSessions<T extends SessionData = SessionData>(
     count: () => call('count', () => store.count()),
     refs: (limit = 1000) => call('refs', () => store.refs(limit)),
     keyOf,
+    keysOf: (id: string) => (wellFormed(id) ? keysOf(id) : []),
     generateId: () => o.ids.generate(),
     isWellFormedId: wellFormed,
     on: (name, listener) => events.on(name, listener),

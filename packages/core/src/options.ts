@@ -145,15 +145,63 @@ function isFilter(f: unknown): f is Filter {
   return typeof o.id === 'string' && typeof o.encode === 'function' && typeof o.decode === 'function'
 }
 
+/**
+ * A filter of the current list that also reads what a retired filter of the same id wrote (an
+ * encryptor under a retired keyring): each layer is tried with the current filter first. Both
+ * authenticate, so the fallback never accepts a payload that neither would.
+ */
+function withRetired(current: Filter, old: Filter): Filter {
+  return {
+    ...current,
+    id: current.id,
+    encode: (input, context) => current.encode(input, context),
+    async decode(input, param, context) {
+      try {
+        return await current.decode(input, param, context)
+      } catch (e) {
+        try {
+          return await old.decode(input, param, context)
+        } catch {
+          throw e
+        }
+      }
+    },
+    // Payloads the retired filter wrote are rewritten by the current one.
+    isCurrent: (param) => (current.isCurrent ? current.isCurrent(param) : true),
+  }
+}
+
+const HOW_TO_MAKE_A_SECRET = 'use crypto.randomBytes(32).toString("base64")'
+
 function toSecret(s: unknown): Buffer {
+  if (s === undefined || s === null || s === '')
+    fail(
+      `secret is ${s === '' ? 'empty' : String(s)}: is the environment variable unset? ` +
+        `Remove the option to store raw ids, or set it (${HOW_TO_MAKE_A_SECRET})`,
+    )
   const b =
     typeof s === 'string'
       ? Buffer.from(s, 'utf8')
       : s instanceof Uint8Array
         ? Buffer.from(s)
         : fail(`secret must be a string or bytes (got ${describe(s)})`)
-  if (b.length < 32) fail('secret must be at least 32 bytes; use crypto.randomBytes(32).toString("base64")')
+  if (b.length < 32) fail(`secret must be at least 32 bytes; ${HOW_TO_MAKE_A_SECRET}`)
+  if (isWeakSecret(b))
+    fail(
+      `secret is too regular to be secret (few distinct bytes or a repeated pattern); ${HOW_TO_MAKE_A_SECRET}`,
+    )
   return b
+}
+
+/** Fewer than 8 distinct bytes, or the repetition of a pattern of 1 to 8 bytes. */
+function isWeakSecret(b: Buffer): boolean {
+  if (new Set(b).size < 8) return true
+  for (let period = 1; period <= 8; period++) {
+    let repeats = true
+    for (let i = period; i < b.length && repeats; i++) repeats = b[i] === b[i - period]
+    if (repeats) return true
+  }
+  return false
 }
 
 /** Validate options once, at construction, with a clear message for each mistake. */
@@ -182,7 +230,11 @@ export function resolveOptions<T extends SessionData>(
     if (!isFilter(f)) fail(`decoders must contain filters (got ${describe(f)})`)
     decoders.set((f as Filter).id, f as Filter)
   }
-  for (const f of filters) decoders.set(f.id, f)
+  const retired = new Set((extra as Filter[]).map((f) => f.id))
+  for (const f of filters) {
+    const old = decoders.get(f.id)
+    decoders.set(f.id, old && old !== f && retired.has(f.id) ? withRetired(f, old) : f)
+  }
 
   if (options.ref !== undefined && typeof options.ref !== 'function')
     fail('ref must be a function (data) => string | null')
@@ -218,8 +270,13 @@ export function resolveOptions<T extends SessionData>(
   ) {
     fail('maxSize must be a whole number of bytes from 2 to 268435456')
   }
-  const rawSecrets =
-    options.secret === undefined ? [] : Array.isArray(options.secret) ? options.secret : [options.secret]
+  // Present but undefined is a mistake (an unset environment variable), not "no secret".
+  const rawSecrets = !Object.hasOwn(options, 'secret')
+    ? []
+    : Array.isArray(options.secret)
+      ? options.secret
+      : [options.secret]
+  if (Array.isArray(options.secret) && options.secret.length === 0) fail('secret must not be an empty list')
   const secrets = (rawSecrets as unknown[]).map(toSecret)
   const idBytes = options.idBytes ?? DEFAULT_ID_BYTES
   if (!Number.isInteger(idBytes) || idBytes < MIN_ID_BYTES || idBytes > 96) {

@@ -29,7 +29,11 @@ export function serializeText(data: unknown): string {
   }
   try {
     // The replacer takes JSON.stringify off V8's fast path, so it only runs when needed.
-    const text = JSON.stringify(data)
+    const text: string | undefined = JSON.stringify(data)
+    // A toJSON may turn the object into a string, null or an array: stored, it would read back as
+    // no session (a silent logout and an orphan row).
+    if (typeof text !== 'string' || text.charCodeAt(0) !== 0x7b)
+      throw new TypeError('toJSON did not return an object')
     return text.includes('"__proto__"') ? JSON.stringify(data, dropProto) : text
   } catch (cause) {
     throw new SessionError(
@@ -50,8 +54,10 @@ export function deserialize(bytes: Uint8Array): SessionData {
   let value: unknown
   try {
     const text = decoder.decode(bytes)
-    // Same for the reviver: only payloads that mention the key pay for it.
-    value = text.includes('"__proto__"') ? JSON.parse(text, reviveSafe) : JSON.parse(text)
+    // Same for the reviver: only payloads that mention the key, or hold an escape that could
+    // spell it (`"\u005f_proto__"`), pay for it.
+    value =
+      text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, reviveSafe) : JSON.parse(text)
   } catch (cause) {
     throw new SessionError('E_DECODE', 'serialize', 'stored session is not valid UTF-8 JSON', { cause })
   }

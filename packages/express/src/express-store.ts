@@ -11,33 +11,30 @@ import expressSession from 'express-session'
 const SOURCE = 'express'
 
 /**
- * The field `get` adds to the session it hands to express-session, holding a {@link Loaded}
- * handle. express-session copies every enumerable field of that object onto `req.session` and
- * passes `req.session` back to `set` and `touch`, so the handle travels with the request: `set`
- * finds the session this request loaded (and the version it read, which the manager needs to
- * merge concurrent changes) without a lookup. The handle is invisible to JSON, so neither
- * express-session's change hash nor `JSON.stringify(req.session)` sees it, and it is never stored.
+ * The manager's session a request loaded, kept beside express-session's object rather than in it:
+ * express-session copies `get`'s object onto `req.session` (through `createSession`) and hands
+ * `req.session` back to `set` and `touch`, so a map keyed by those objects finds the session this
+ * request loaded (and the version it read, the merge base) without a lookup. Nothing travels in
+ * the session's fields, so app data (`Object.assign(req.session, req.body)`) cannot forge or
+ * overwrite it, and nothing of it is stored.
  */
-export const PENDING_FIELD = '__sessile'
-
-/**
- * The manager's session for one request, riding on `req.session`. Nothing of it is enumerable or
- * serialisable: copies and JSON of `req.session` carry at most an empty object.
- */
-class Loaded {
-  readonly #session: Session
-  constructor(session: Session) {
-    this.#session = session
+class Handles {
+  readonly #map = new WeakMap<object, Session>()
+  set(sess: unknown, session: Session): void {
+    if (isObject(sess)) this.#map.set(sess, session)
   }
   /**
-   * The session, when it is the one of `sid`: apps copy old fields (this one included) onto the
-   * new session at regenerate, and that one must not save over the old row.
+   * The session for `sid`: apps copy old fields onto the new session at regenerate, and a
+   * handle must not answer for another id than the one it was loaded under.
    */
-  of(sid: string): Session | undefined {
-    return this.#session.id === sid ? this.#session : undefined
+  of(sess: unknown, sid: string): Session | undefined {
+    const session = isObject(sess) ? this.#map.get(sess) : undefined
+    return session?.id === sid ? session : undefined
   }
-  toJSON(): undefined {
-    return undefined
+  /** The handle of `from` (get's object), carried to `to` (express-session's copy of it). */
+  carry(from: unknown, to: unknown): void {
+    const session = isObject(from) ? this.#map.get(from) : undefined
+    if (session) this.set(to, session)
   }
 }
 
@@ -47,7 +44,6 @@ type Callback<R> = ((err: unknown, result?: R) => void) | undefined
 type ExpressSessionData = expressSession.SessionData
 
 interface Parts {
-  loaded: Loaded | null
   data: SessionData
   cookie: Record<string, unknown>
 }
@@ -63,7 +59,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
- * Split what express-session passes to `set` into the handle, the cookie settings and the
+ * Split what express-session passes to `set` into the cookie settings and the
  * application's fields, without copying the fields' values: the manager serialises them once, at
  * commit (a JSON round trip here first cost a third of the adapter's time on a changing request).
  * What gets stored is the same: the manager's JSON turns Dates into strings and drops undefined.
@@ -71,12 +67,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 function split(sess: unknown): Parts {
   if (!isObject(sess)) throw new SessionError('E_SERIALIZE', SOURCE, 'session must be a plain object')
   const data: SessionData = {}
-  let loaded: Loaded | null = null
   let cookie: Record<string, unknown> = {}
   for (const name of Object.keys(sess)) {
     const value = sess[name]
-    if (name === PENDING_FIELD) loaded = value instanceof Loaded ? value : null
-    else if (name === 'cookie') cookie = cookieSettings(value)
+    if (name === 'cookie') cookie = cookieSettings(value)
     else if (value !== undefined && typeof value !== 'function') {
       // A plain assignment of "__proto__" would set the prototype instead of a field.
       if (name === '__proto__')
@@ -84,7 +78,7 @@ function split(sess: unknown): Parts {
       else data[name] = value
     }
   }
-  return { loaded, data, cookie }
+  return { data, cookie }
 }
 
 /**
@@ -106,12 +100,6 @@ function cookieSettings(value: unknown): Record<string, unknown> {
 
 const MAX_TTL = 10 * 365 * 86_400_000
 
-/** The session a request loaded (or a save stored), from the handle on express-session's object. */
-function loadedOf(sess: unknown, sid: string): Session | undefined {
-  const handle = isObject(sess) ? sess[PENDING_FIELD] : undefined
-  return handle instanceof Loaded ? handle.of(sid) : undefined
-}
-
 /**
  * express-session's `cookie.maxAge` is the session's lifetime there, so it becomes the row's idle
  * lifetime here; a browser-session cookie (no maxAge) uses the manager's `idleTimeout`.
@@ -122,8 +110,8 @@ function ttlOf(cookie: Record<string, unknown>, idle: number): number {
 }
 
 /**
- * A loaded session as express-session wants it from `get`: the stored fields, the cookie settings
- * with the row's expiry as `expires`, and the handle. session.data was parsed from the row for
+ * A loaded session as express-session wants it from `get`: the stored fields and the cookie
+ * settings with the row's expiry as `expires`. session.data was parsed from the row for
  * this call alone, so its fields are handed out without a copy: `set` replaces session.data with
  * what express-session passes back, and `touch` runs only when express-session found that
  * unchanged. (Plain assignments: a literal with spreads and a computed key took several times
@@ -136,7 +124,6 @@ function toExpress(session: Session): ExpressSessionData {
   cookie.expires =
     typeof settings.originalMaxAge === 'number' ? (session.expires?.toISOString() ?? null) : null
   out.cookie = cookie
-  out[PENDING_FIELD] = new Loaded(session)
   return out as unknown as ExpressSessionData
 }
 
@@ -148,6 +135,7 @@ function toExpress(session: Session): ExpressSessionData {
  */
 export class SessileExpressStore extends expressSession.Store {
   readonly sessions: Sessions
+  readonly #handles = new Handles()
 
   /**
    * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape.
@@ -172,17 +160,31 @@ export class SessileExpressStore extends expressSession.Store {
       return
     }
     this.sessions.load(sid).then(
-      (session) => callback?.(null, session.isNew ? null : toExpress(session)),
+      (session) => {
+        if (session.isNew) return callback?.(null, null)
+        const out = toExpress(session)
+        this.#handles.set(out, session)
+        callback?.(null, out)
+      },
       (error: unknown) => callback?.(error),
     )
   }
 
+  /** express-session's copy of `get`'s object becomes `req.session`: the handle goes with it. */
+  override createSession(
+    req: Parameters<expressSession.Store['createSession']>[0],
+    sess: ExpressSessionData,
+  ): ReturnType<expressSession.Store['createSession']> {
+    const created = super.createSession(req, sess)
+    this.#handles.carry(sess, created)
+    return created
+  }
+
   override set(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
     run(callback, async () => {
-      const parts = split(sess)
-      const { data, cookie } = parts
+      const { data, cookie } = split(sess)
       // The session this request loaded, or one an earlier save of this object stored.
-      let session = parts.loaded?.of(sid)
+      let session = this.#handles.of(sess, sid)
       const empty = Object.keys(data).length === 0
       if (!session) {
         // A new session (express-session's generate or regenerate). Strict mode: an empty one
@@ -211,17 +213,17 @@ export class SessileExpressStore extends expressSession.Store {
         throw new SessionError('E_CONFLICT', SOURCE, 'a session with this id already exists')
       }
       // express-session saves a regenerated session once more when the response ends (it tracks
-      // explicit saves only of sessions it loaded or generated itself): with the handle on its
+      // explicit saves only of sessions it loaded or generated itself): with a handle for its
       // object, that save updates the new row (usually writing nothing) instead of inserting the
       // same id again.
-      if (result.write === 'insert' && isObject(sess)) sess[PENDING_FIELD] = new Loaded(session)
+      if (result.write === 'insert') this.#handles.set(sess, session)
     })
   }
 
   override touch(sid: string, sess: ExpressSessionData, callback?: Callback<void>): void {
     run(callback, async () => {
       // Only the handle and the cookie's lifetime matter here: no JSON copy of the whole session.
-      let session = loadedOf(sess, sid)
+      let session = this.#handles.of(sess, sid)
       if (!session) {
         session = await this.sessions.load(sid)
         if (session.isNew) return

@@ -1,2 +1,2 @@
 // The express-session store
-export { expressStore, PENDING_FIELD, SessileExpressStore } from './express-store.js'
+export { expressStore, SessileExpressStore } from './express-store.js'

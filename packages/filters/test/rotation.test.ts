@@ -53,6 +53,26 @@ describe('changing the filter list and rotating keys', () => {
     expect([...before.decodeErrors, ...after.decodeErrors, ...retired.decodeErrors]).toEqual([])
   })
 
+  it('retires a key the documented way: the old encryptor in decoders, the new one in filters', async () => {
+    const store = new MemoryStore()
+    const old = harness([aesGcm({ keys: { k1 }, current: 'k1' })], store)
+    const { id, key } = await save(old, { user: 'ada' })
+    // Both filters have the id aes-256-gcm: the current one must not hide the retired one.
+    const after = harness([aesGcm({ keys: { k2 }, current: 'k2' })], store, {
+      decoders: [aesGcm({ keys: { k1 }, current: 'k1' })],
+    })
+    const s = await after.sessions.load(id)
+    expect(s.isNew).toBe(false)
+    expect(s.data).toEqual({ user: 'ada' })
+    expect((await after.sessions.commit(s)).write).toBe('update')
+    expect(layersOf(await rawRow(store, key))).toEqual([['aes-256-gcm', 'k2']])
+    // A payload under a key neither knows is still refused (fail-closed).
+    const stranger = harness([aesGcm({ keys: { k3: newKey() }, current: 'k3' })], store)
+    const other = await save(stranger, { user: 'mallory' })
+    expect((await after.sessions.load(other.id)).isNew).toBe(true)
+    expect(after.decodeErrors).toHaveLength(1)
+  })
+
   it('keeps k1 sessions readable while a k2 manager writes new ones beside them', async () => {
     const store = new MemoryStore()
     const old = harness([aesGcm({ keys: { k1 }, current: 'k1' })], store)

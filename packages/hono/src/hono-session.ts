@@ -2,7 +2,7 @@ import { isSessionError, type Session, type SessionData, SessionError, type Sess
 import type { Context, MiddlewareHandler } from 'hono'
 import { generateCookie } from 'hono/cookie'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { isLocalPlainHttp, readCookie } from './_internal/cookie.js'
+import { forwardedProto, isHttps, readCookie } from './_internal/cookie.js'
 
 const SOURCE = 'hono'
 
@@ -27,12 +27,19 @@ export interface HonoSessionOptions {
    */
   cookieName?: string
   /**
-   * `'auto'` sends `Secure` on every request except plain HTTP to localhost / 127.0.0.1 / [::1],
-   * so development works without TLS and nothing else ever gets an insecure cookie (behind a
-   * TLS-terminating proxy the app sees `http:` on a public host name and still sends `Secure`).
+   * `'auto'` sends `Secure` (and the `__Host-` prefix) exactly when the request reached the app
+   * over HTTPS: the request URL's own scheme (the connection's, on Node), or with `trustProxy` the
+   * scheme the proxy reports. Never the Host header, which any client or proxy may set. Behind a
+   * TLS-terminating proxy, set `trustProxy: true` or `secure: true`.
    * @default 'auto'
    */
   secure?: boolean | 'auto'
+  /**
+   * Trust the first `X-Forwarded-Proto` value for `secure: 'auto'`. Only set it when every request
+   * comes through a proxy that sets (or overwrites) that header; a client could send it otherwise.
+   * @default false
+   */
+  trustProxy?: boolean
   /**
    * The cookie's `SameSite` attribute.
    * @default 'Lax'
@@ -90,6 +97,8 @@ function checkOptions(o: HonoSessionOptions): void {
     option('domain must be a non-empty host name')
   if (o.path !== undefined && /[;\r\n]/.test(o.path)) option('path must not contain ";" or line breaks')
   if (o.onError !== undefined && typeof o.onError !== 'function') option('onError must be a function')
+  if (o.trustProxy !== undefined && typeof o.trustProxy !== 'boolean')
+    option('trustProxy must be true or false')
 }
 
 const defaultOnError = (error: SessionError, c: Context): Response =>
@@ -124,11 +133,24 @@ export function honoSession<T extends SessionData = SessionData>(
   const onError = options.onError ?? defaultOnError
   if (sameSite === 'None' && options.secure === false) option("sameSite 'None' requires a Secure cookie")
 
+  let warned = false
+  function isSecure(c: Context): boolean {
+    if (typeof options.secure === 'boolean') return options.secure
+    const proto = forwardedProto(c.req.header('x-forwarded-proto'))
+    if (options.trustProxy === true && proto !== null) return proto === 'https'
+    const secure = isHttps(c.req.url)
+    if (!secure && proto === 'https' && options.trustProxy !== true && !warned) {
+      warned = true
+      console.warn(
+        `[sessile] [${SOURCE}] a request came through a proxy that reports https, but the session cookie ` +
+          "is sent without Secure: set honoSession's trustProxy: true (or secure: true) behind a TLS proxy",
+      )
+    }
+    return secure
+  }
+
   function cookieFor(c: Context): { name: string; attrs: CookieOptions } {
-    const secure =
-      options.secure === 'auto' || options.secure === undefined
-        ? !isLocalPlainHttp(c.req.url)
-        : options.secure
+    const secure = isSecure(c)
     const prefix = !secure ? '' : options.domain === undefined && path === '/' ? '__Host-' : '__Secure-'
     const attrs: CookieOptions = { path, httpOnly: true, secure, sameSite }
     if (options.domain !== undefined) attrs.domain = options.domain
@@ -155,12 +177,15 @@ export function honoSession<T extends SessionData = SessionData>(
     try {
       await next()
     } catch (e) {
-      // Serialised mode: a failed request gives its lease back at once (a no-op otherwise).
-      await sessions.release(session).catch(() => {})
+      // A logout still happens; otherwise (serialised mode) the lease goes back at once.
+      if (session.isDestroyed) await sessions.commit(session).catch(() => {})
+      else await sessions.release(session).catch(() => {})
       throw e
     }
 
-    if (options.saveOnError !== true && (c.error !== undefined || c.res.status >= 500)) {
+    // A logout is saved whatever the response: an error page must never keep a session alive.
+    const failed = c.error !== undefined || c.res.status >= 500
+    if (failed && options.saveOnError !== true && !session.isDestroyed) {
       await sessions.release(session).catch(() => {})
       return
     }

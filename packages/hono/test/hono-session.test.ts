@@ -6,7 +6,7 @@ import {
   type WriteRequest,
 } from '@sessile/core'
 import { Hono } from 'hono'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type HonoSessionOptions, honoSession, type SessionEnv } from '../src/index.js'
 
 /** A MemoryStore whose backend can be switched off, to see what the middleware does then. */
@@ -44,6 +44,14 @@ function setup(options?: HonoSessionOptions, maxSize?: number) {
     c.get('session').set('n', 'failed')
     return c.text('oops', 500)
   })
+  app.get('/logout-fail', (c) => {
+    c.get('session').destroy()
+    return c.text('oops', 500)
+  })
+  app.get('/logout-throw', (c) => {
+    c.get('session').destroy()
+    throw new Error('handler bug after logout')
+  })
   app.get('/throw', (c) => {
     c.get('session').set('n', 'thrown')
     throw new Error('handler bug')
@@ -73,13 +81,50 @@ describe('honoSession cookie attributes', () => {
     }
   })
 
-  it('HTTPS, or plain HTTP on any other host (behind a proxy): __Host-sid with Secure', async () => {
+  it('HTTPS: __Host-sid with Secure', async () => {
     const { app } = setup()
-    for (const url of ['https://example.com/set', 'http://example.com/set', 'https://localhost/set']) {
+    for (const url of ['https://example.com/set', 'https://localhost/set']) {
       const [line] = cookieOf(await app.request(url))
       expect(line).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43};/)
       expect(line).toContain('Secure')
       expect(line).not.toContain('Domain')
+    }
+  })
+
+  it('plain HTTP on a LAN host name works: no Secure, so the browser keeps the cookie', async () => {
+    const { app } = setup()
+    const [line] = cookieOf(await app.request('http://nas.local:3000/set?v=5'))
+    expect(line).toMatch(/^sid=[A-Za-z0-9_-]{43};/)
+    expect(line).not.toContain('Secure')
+    const again = await app.request('http://nas.local:3000/read', {
+      headers: { cookie: pair(line as string) },
+    })
+    expect(await again.text()).toBe('5')
+  })
+
+  it('behind a TLS proxy on 127.0.0.1 with trustProxy: X-Forwarded-Proto decides, never the Host header', async () => {
+    const { app } = setup({ trustProxy: true })
+    const viaProxy = { headers: { 'x-forwarded-proto': 'https', host: '127.0.0.1:3000' } }
+    const [line] = cookieOf(await app.request('http://127.0.0.1:3000/set', viaProxy))
+    expect(line).toMatch(/^__Host-sid=/)
+    expect(line).toContain('Secure')
+    const plain = { headers: { 'x-forwarded-proto': 'http', host: 'example.com' } }
+    expect(cookieOf(await app.request('http://example.com/set', plain))[0]).not.toContain('Secure')
+  })
+
+  it('without trustProxy a forwarded https is not trusted, and a warning says what to set', async () => {
+    const { app } = setup()
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const headers = { 'x-forwarded-proto': 'https' }
+      for (let i = 0; i < 2; i++) {
+        const [line] = cookieOf(await app.request('http://127.0.0.1:3000/set', { headers }))
+        expect(line).not.toContain('Secure')
+      }
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/trustProxy: true/)
+    } finally {
+      warn.mockRestore()
     }
   })
 
@@ -178,6 +223,19 @@ describe('honoSession saving', () => {
     // A new visitor whose first request fails leaves no row.
     expect((await app.request('http://localhost/fail')).status).toBe(500)
     expect(await sessions.count()).toBe(1)
+  })
+
+  it('a logout is saved even when the response is a 5xx or the handler throws', async () => {
+    for (const path of ['/logout-fail', '/logout-throw']) {
+      const { app, sessions } = setup()
+      const cookie = pair(cookieOf(await app.request('http://localhost/set?v=in'))[0] as string)
+      expect(await sessions.count()).toBe(1)
+      const res = await app.request(`http://localhost${path}`, { headers: { cookie } })
+      expect(res.status).toBe(500)
+      expect(await sessions.count()).toBe(0)
+      const again = await app.request('http://localhost/read', { headers: { cookie } })
+      expect(await again.text()).toBe('')
+    }
   })
 
   it('saveOnError: true saves them', async () => {

@@ -1,11 +1,4 @@
-import {
-  type SessionData,
-  type SessionInfo,
-  type SessionRef,
-  type Sessions,
-  storageKey,
-  storeError,
-} from '@sessile/core'
+import { type SessionData, type SessionInfo, type SessionRef, type Sessions, storeError } from '@sessile/core'
 import { callbackOption, checkSessions, intOption } from './_internal/check.js'
 import { type FailureHandler, type NotifyFailure, reporter } from './failure.js'
 
@@ -87,11 +80,8 @@ export function sessionMonitor<T extends SessionData>(
   )
 
   // With several secrets (rotation) a session may sit under the key of any of them.
-  function keysOf(id: string | null | undefined): string[] {
-    if (typeof id !== 'string' || !sessions.isWellFormedId(id)) return []
-    const secrets = sessions.options.secrets
-    return secrets.length === 0 ? [id] : secrets.map((s) => storageKey(id, s))
-  }
+  const keysOf = (id: string | null | undefined): string[] =>
+    typeof id === 'string' ? sessions.keysOf(id) : []
 
   async function enforce(ref: string, trigger: string): Promise<void> {
     if (maxPerRef === undefined) return

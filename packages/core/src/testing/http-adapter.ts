@@ -99,14 +99,18 @@ export function describeHttpAdapter(name: string, options: DescribeHttpAdapterOp
       while (cleanup.length > 0) await cleanup.pop()?.()
     })
 
+    /** An app on a new store, or (`shared`) a second app server on the store of an earlier one. */
     async function open(
       more: Omit<SessionsOptions, 'store'> = {},
       makeStore: () => SessionStore | Promise<SessionStore> = options.store,
+      shared?: SessionStore,
     ) {
-      const store = await makeStore()
-      cleanup.push(() => store.close())
-      await store.clear()
-      cleanup.push(() => store.clear())
+      const store = shared ?? (await makeStore())
+      if (!shared) {
+        cleanup.push(() => store.close())
+        await store.clear()
+        cleanup.push(() => store.clear())
+      }
       const sessions = createSessions({
         ref: (data) => (typeof data.user === 'string' ? data.user : null),
         ...options.sessionsOptions,
@@ -261,6 +265,29 @@ export function describeHttpAdapter(name: string, options: DescribeHttpAdapterOp
       // Replaying the cookie from before the logout gets nothing back.
       expect((await data(kept)).user).toBeUndefined()
       expect(await sessions.count()).toBe(0)
+    })
+
+    it('secret rotation: logout and login end sessions stored under the previous secret', async () => {
+      const OLD = 'the-old-server-secret-32-bytes-long!!'
+      const NEW = 'the-new-server-secret-32-bytes-long!!'
+      const before = await open({ secret: OLD })
+      const ann: Jar = new Map()
+      const bob: Jar = new Map()
+      await before.call(ann, 'POST', '/login?user=ann')
+      await before.call(bob, 'POST', '/login?user=bob')
+      const annKept = new Map(ann)
+      const bobKept = new Map(bob)
+      // The next deploy lists a new secret first; the old one stays for reading.
+      const after = await open({ secret: [NEW, OLD] }, options.store, before.store)
+      expect((await after.data(ann)).user).toBe('ann')
+      expect((await after.call(ann, 'POST', '/logout')).status).toBe(200)
+      expect((await after.data(annKept)).user).toBeUndefined()
+      expect(await after.sessions.findByRef('ann')).toHaveLength(0)
+      expect((await after.call(bob, 'POST', '/login?user=bob')).status).toBe(200)
+      expect((await after.data(bob)).user).toBe('bob')
+      expect((await after.data(bobKept)).user).toBeUndefined()
+      expect(await after.sessions.findByRef('bob')).toHaveLength(1)
+      expect(await after.sessions.count()).toBe(1)
     })
 
     it('an unknown cookie gets a fresh session and no row until data is set', async () => {

@@ -18,14 +18,14 @@ export function readCookie(header: string | undefined, name: string): string | n
   return null
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+/** Whether the request URL's scheme is https (on Node, the connection's own: TLS or not). */
+export function isHttps(url: string): boolean {
+  return url.startsWith('https:')
+}
 
-/** Plain HTTP to the developer's own machine: the one place a session cookie may go without Secure. */
-export function isLocalPlainHttp(url: string): boolean {
-  try {
-    const u = new URL(url)
-    return u.protocol === 'http:' && LOCAL_HOSTS.has(u.hostname)
-  } catch {
-    return false
-  }
+/** The first value of an `X-Forwarded-Proto` header, lower-cased, or null. */
+export function forwardedProto(header: string | undefined): string | null {
+  if (!header) return null
+  const first = header.split(',')[0]?.trim().toLowerCase()
+  return first ? first : null
 }
