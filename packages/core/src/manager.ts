@@ -552,15 +552,16 @@ export function createSessions<T extends SessionData = SessionData>(
     const ref = vouched ? state.ref : o.ref(session.data)
 
     if (!state || st.regenerate) {
-      if (state) {
-        // The old row goes first, and only a delete that found it lets the new id be issued:
-        // a logout (or eject) since the load must not come back under a new id.
-        const old = await destroyKey(state.key, 'regenerate', { ref: state.ref })
-        if (!old) return gone(session)
-        session.id = o.ids.generate()
-      }
+      if (state) session.id = o.ids.generate()
       const r = await insertNew(session, p, ref)
       const key = keyOf(session.id)
+      // The new row first, then the old one: only a delete that still finds the old row lets the
+      // new id live. A logout or eject since the load (before, or while, this runs) took the old
+      // row, or both, so the new row is taken back and nothing outlives the logout.
+      if (state && !(await destroyKey(state.key, 'regenerate', { ref: state.ref }))) {
+        await call('destroy', () => store.destroy(key))
+        return gone(session)
+      }
       await announceRef(key, ref, state?.ref ?? null)
       st.regenerate = false
       st.loaded = { ...freshState(key, p.plain, r), ref }
