@@ -40,7 +40,14 @@ export {
   storageKey,
   uuidV4Ids,
 } from './ids.js'
-export { type CommitOptions, type CommitResult, createSessions, type Sessions } from './manager.js'
+export {
+  type CommitOptions,
+  type CommitResult,
+  createSessions,
+  type ListedSession,
+  type SessionPage,
+  type Sessions,
+} from './manager.js'
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { ResolvedOptions, SessionsOptions } from './options.js'
 export { deserialize, type SessionData, serialize } from './serialize.js'

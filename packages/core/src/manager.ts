@@ -23,6 +23,7 @@ import {
   storeCaller,
 } from './_internal/manager/context.js'
 import { Leases } from './_internal/manager/leases.js'
+import { listDecoded } from './_internal/manager/list.js'
 import { updateWithMerge } from './_internal/manager/merge.js'
 import { builtinDecoders } from './_internal/zlib.js'
 import { encodeEnvelope } from './envelope.js'
@@ -35,7 +36,7 @@ import { kState, Session, type SessionInternals } from './session.js'
 import type { CommitOptions, CommitResult, Sessions } from './sessions.js'
 import { type ReadResult, touchSlack, type WriteResult } from './store.js'
 
-export type { CommitOptions, CommitResult, Sessions } from './sessions.js'
+export type { CommitOptions, CommitResult, ListedSession, SessionPage, Sessions } from './sessions.js'
 
 /**
  * Create the session manager.
@@ -266,6 +267,7 @@ export function createSessions<T extends SessionData = SessionData>(
     findByRef: (ref) => findByRef(ctx, ref),
     destroyByRef: (ref, opts) => destroyByRef(ctx, ref, opts),
     count: () => call('count', () => store.count()),
+    list: (opts) => listDecoded(ctx, codec, opts),
     refs: (limit = 1000) => call('refs', () => store.refs(limit)),
     keyOf,
     keysOf: (id: string) => (wellFormed(id) ? keysOf(id) : []),

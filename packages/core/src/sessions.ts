@@ -32,6 +32,16 @@ export interface CommitOptions {
   unchanged?: boolean
 }
 
+/** A live session as {@link Sessions.list} gives it: the row's metadata and its decoded data. */
+export type ListedSession<T extends SessionData = SessionData> = SessionInfo & { data: T }
+
+/** A page of {@link Sessions.list}. */
+export interface SessionPage<T extends SessionData = SessionData> {
+  sessions: ListedSession<T>[]
+  /** Pass as `after` for the next page; undefined on the last one. */
+  next: string | undefined
+}
+
 /** The framework-neutral session manager that every adapter drives. */
 export interface Sessions<T extends SessionData = SessionData> {
   readonly store: SessionStore
@@ -64,6 +74,12 @@ export interface Sessions<T extends SessionData = SessionData> {
   ): Promise<SessionRef[]>
   /** The number of live sessions. */
   count(): Promise<number>
+  /**
+   * A page of live sessions with their data decoded, sorted by storage key: `limit` (default
+   * 500) rows after the key `after`. Rows that cannot be decoded are left out. For admin tools and
+   * express-session's `all()`, not request paths.
+   */
+  list(options?: { limit?: number; after?: string }): Promise<SessionPage<T>>
   /** Refs with at least one live session. */
   refs(limit?: number): Promise<string[]>
   /** The storage key of a session id (its HMAC when a secret is set). */

@@ -89,3 +89,25 @@ describe('storeCaller', () => {
     }
   })
 })
+
+describe('sessions.list', () => {
+  it('pages through live sessions decoded, leaving out rows that do not decode', async () => {
+    const { createSessions } = await import('../src/manager.js')
+    const store = new MemoryStore()
+    const sessions = createSessions({ store })
+    for (let i = 0; i < 5; i++) await sessions.commit(sessions.create({ n: i }))
+    await store.write({ key: 'z-broken', data: Buffer.from('garbage'), ref: null, mode: 'insert', ttl: 60_000 })
+    const seen: number[] = []
+    let after: string | undefined
+    let pages = 0
+    do {
+      const page = await sessions.list({ limit: 2, after })
+      pages++
+      for (const s of page.sessions) seen.push(s.data.n as number)
+      after = page.next
+    } while (after !== undefined)
+    expect(seen.sort()).toEqual([0, 1, 2, 3, 4])
+    // Six rows, two a page: the third page is full, so a fourth (empty) one ends the walk.
+    expect(pages).toBe(4)
+  })
+})

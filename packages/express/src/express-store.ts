@@ -1,11 +1,4 @@
-import {
-  decodeEnvelope,
-  deserialize,
-  type Session,
-  type SessionData,
-  SessionError,
-  type Sessions,
-} from '@sessile/core'
+import { type Session, type SessionData, SessionError, type Sessions } from '@sessile/core'
 import expressSession from 'express-session'
 
 const SOURCE = 'express'
@@ -249,28 +242,13 @@ export class SessileExpressStore extends expressSession.Store {
    */
   override all(callback: Callback<Record<string, ExpressSessionData>>): void {
     run(callback, async () => {
-      const { store, options } = this.sessions
       const out: Record<string, ExpressSessionData> = {}
       let after: string | undefined
       for (;;) {
-        const rows = await store.list({ limit: 500, after })
-        for (const row of rows) {
-          try {
-            const { plaintext } = await decodeEnvelope(
-              row.data,
-              row.key,
-              options.decoders,
-              options.filters,
-              options.maxSize,
-            )
-            const data = deserialize(plaintext)
-            out[row.key] = { cookie: {}, ...data } as unknown as ExpressSessionData
-          } catch {
-            // An undecodable row is no session, as on load.
-          }
-        }
-        if (rows.length < 500) return out
-        after = rows[rows.length - 1]?.key
+        const page = await this.sessions.list({ limit: 500, after })
+        for (const s of page.sessions) out[s.key] = { cookie: {}, ...s.data } as unknown as ExpressSessionData
+        if (page.next === undefined) return out
+        after = page.next
       }
     })
   }

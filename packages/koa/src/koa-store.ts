@@ -46,16 +46,14 @@ export interface KoaStore {
   readonly sessions: Sessions
 }
 
+/**
+ * A shallow copy of koa-session's object: the manager serialises it once, at commit (and refuses
+ * what JSON cannot hold with `E_SERIALIZE`), so no JSON round trip here, as in the Express store.
+ */
 function plain(value: unknown): SessionData {
-  let copy: unknown
-  try {
-    copy = JSON.parse(JSON.stringify(value))
-  } catch (cause) {
-    throw new SessionError('E_SERIALIZE', SOURCE, 'session cannot be stored as JSON', { cause })
-  }
-  if (typeof copy !== 'object' || copy === null || Array.isArray(copy))
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new SessionError('E_SERIALIZE', SOURCE, 'session must be a plain object')
-  return copy as SessionData
+  return Object.assign({}, value) as SessionData
 }
 
 /**
