@@ -3,12 +3,12 @@
  * Only this entry imports the driver.
  */
 import mysql from 'mysql2'
-import { preparedSender } from './_internal/mysql-prepared.js'
-import { type MysqlClient, MysqlSqlStore } from './_internal/mysql-store.js'
+import { preparedSender } from './_internal/mysql/prepared.js'
+import { type MysqlClient, MysqlSqlStore } from './_internal/mysql/store.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { mysqlSessionsTable } from './_internal/mysql-table.js'
+export { mysqlSessionsTable } from './_internal/mysql/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'mysql'

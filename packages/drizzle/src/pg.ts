@@ -3,14 +3,14 @@
  * Only this entry imports the driver.
  */
 import postgres, { type Sql } from 'postgres'
-import { Deadlines } from './_internal/deadlines.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
-import { PgLanes } from './_internal/pg-lanes.js'
-import { cancelSafely, type Statement, withDeadline } from './_internal/pg-statement.js'
-import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
+import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg/store.js'
+import { Deadlines } from './_internal/postgres-js/deadlines.js'
+import { PgLanes } from './_internal/postgres-js/pool.js'
+import { cancelSafely, type Statement, withDeadline } from './_internal/postgres-js/statement.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { pgSessionsTable } from './_internal/pg-table.js'
+export { pgSessionsTable } from './_internal/pg/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'pg'

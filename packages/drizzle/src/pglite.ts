@@ -4,11 +4,11 @@
  */
 import { PGlite } from '@electric-sql/pglite'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
-import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
-import { PglitePrepared } from './_internal/pglite-prepared.js'
+import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg/store.js'
+import { PglitePrepared } from './_internal/pglite/prepared.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { pgSessionsTable } from './_internal/pg-table.js'
+export { pgSessionsTable } from './_internal/pg/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'pglite'

@@ -1,5 +1,5 @@
-import { BATCH_MAX } from './coalesce.js'
-import { quoteMysql } from './ident.js'
+import { BATCH_MAX } from '../coalesce.js'
+import { quoteMysql } from '../ident.js'
 
 /**
  * Versions wrap below 2^21 so that a write can hand back (expiry ms, version) packed in the one

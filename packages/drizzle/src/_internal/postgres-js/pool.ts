@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres'
-import { cancelSafely, type Statement } from './pg-statement.js'
-import type { Row } from './rows.js'
+import type { Row } from '../rows.js'
+import { cancelSafely, type Statement } from './statement.js'
 
 interface Job {
   text: string

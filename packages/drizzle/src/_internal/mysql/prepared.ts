@@ -1,4 +1,4 @@
-import type { MysqlDone } from './mysql-store.js'
+import type { MysqlDone } from './store.js'
 
 /** A statement mysql2 prepared on one connection (its `PreparedStatementInfo`). */
 interface Prepared {

@@ -22,21 +22,14 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '@sessile/core'
-import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
-import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
-import {
-  bind,
-  type MysqlStatements,
-  mysqlDdl,
-  mysqlStatements,
-  type Statement,
-  VERSION_BITS,
-} from './mysql-sql.js'
-import type { ResolvedSqlOptions } from './options.js'
-import { Ready } from './ready.js'
-import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
-import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
+import type { SqlSessionStore } from '../../options.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
+import { isMysqlConnectionLost, retryOnLost } from '../connection-lost.js'
+import type { ResolvedSqlOptions } from '../options.js'
+import { Ready } from '../ready.js'
+import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
+import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from '../values.js'
+import { bind, type MysqlStatements, mysqlDdl, mysqlStatements, type Statement, VERSION_BITS } from './sql.js'
 
 /** The promise API of a mysql2 connection or pool, as far as the store uses it. */
 export interface MysqlQueryable {
