@@ -3,8 +3,9 @@
  * Only this entry imports the driver.
  */
 import mysql from 'mysql2'
+import type { MysqlClient } from './_internal/mysql/client.js'
 import { preparedSender } from './_internal/mysql/prepared.js'
-import { type MysqlClient, MysqlSqlStore } from './_internal/mysql/store.js'
+import { MysqlSqlStore } from './_internal/mysql/store.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
