@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresPool, PIPELINE } from '../src/_internal/postgres-js/pool.js'
+import { PIPELINE, PostgresPool } from '../src/_internal/postgres-js/pool.js'
 import { pgStore } from '../src/pg.js'
 import { PG_URL, uniqueTable } from './_helpers/env.js'
 import { dropPgTables, reachPg } from './_helpers/reach.js'
