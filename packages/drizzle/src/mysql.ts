@@ -120,8 +120,9 @@ function isCore(value: unknown): value is CoreClient {
 
 /**
  * A MysqlClient over mysql2's callback API. Its promise API captures a stack trace on every call
- * (the `trace` option, on by default): about a quarter of the CPU time a one-row statement costs
- * the app. The store wraps every failure with its action, so that trace is not needed.
+ * (the `trace` option, on by default), a large share of the app's CPU per statement
+ * (docs/architecture-drizzle.md). The store wraps every failure with its action, so that trace
+ * is not needed.
  * Transactions (rare: sweep, destroyByRef) still take their connection through the promise API.
  */
 function direct(core: CoreClient, wrapped = core.promise() as MysqlClient): MysqlClient {
