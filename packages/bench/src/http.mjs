@@ -3,6 +3,7 @@
 // - PostgreSQL: transactions (every statement here is its own) of a database created for this
 //   run only, read from pg_stat_database after the server's pool has closed and flushed them;
 // - MariaDB: SHOW SESSION STATUS Com_* summed over the server's own pool connections.
+// Just over 300 lines: the windows, the warm-up and the counting belong to one scenario loop.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'

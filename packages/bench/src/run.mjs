@@ -1,5 +1,5 @@
 // `pnpm bench`: every scenario, contender after contender, then the report on stdout and in
-// docs/benchmarks.md (between the results markers, so the hand-written findings stay).
+// docs/benchmarks.md (between the results markers, so the hand-written reference around them stays).
 import { execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'

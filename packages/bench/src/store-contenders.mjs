@@ -3,6 +3,7 @@
 // - raw: one hand-written parameterised query on a table of Sessile's shape (the floor),
 // - peers: their express-session store API (get / set / touch / destroy),
 // - Sessile: the SessionStore API (read / write / touch / destroy) and the manager (load / commit).
+// Over 300 lines on purpose: every contender side by side, so a reader can check they do the same work.
 import { createRequire } from 'node:module'
 import { PGlite } from '@electric-sql/pglite'
 import { createSessions, encodeEnvelope, serialize } from '@sessile/core'

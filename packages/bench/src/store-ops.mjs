@@ -142,15 +142,14 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
   }
 }
 
-/** The fewest deletes per slice worth timing (about 15 per worker at 32-way, 50-125 ms here). */
+/** The fewest deletes per slice worth timing: enough per worker at 32-way to outlast the timer's noise. */
 const MIN_DESTROYS_PER_SLICE = 500
 
 /**
  * The destroys each contender makes per slice: the same number for all of them, the fewest rows
  * any contender inserted in the insert phase divided over the slices, and at least the minimum.
- * Time-bounded, each contender deleted what its own insert phase had left: at 16 KB on MariaDB
- * express-mysql-session inserted 911 rows in a round and deleted them in one 99 ms burst, while
- * Sessile deleted 3,725 over all four slices, so the two did not do the same work.
+ * Bounded by time instead, a slow inserter deleted its few rows in one short burst while a fast
+ * one deleted many over every slice, so the two did not do the same work (docs/benchmarks.md).
  */
 function destroyQuota(contenders, state) {
   const fewest = Math.min(...contenders.map((c) => state.get(c).inserted.length))
@@ -162,8 +161,8 @@ function destroyQuota(contenders, state) {
  * path, in the slice's order: each contender then deletes rows it wrote moments ago, as a logout
  * deletes the session its request has just read, and all of them in the cache alike. Taken from
  * the insert phase instead, the rows were as old as each contender's insert rate made them: at
- * 16 KB the insert phase writes more than MariaDB's 128 MB buffer pool holds, every delete reads
- * the row's two BLOB pages, and whether those were still cached decided the cell (finding 29).
+ * 16 KB the insert phase writes more than MariaDB's buffer pool holds, every delete reads the
+ * row's BLOB pages, and whether those were still cached decided the cell (docs/benchmarks.md).
  */
 async function freshRows(order, state, count) {
   for (const c of order) state.get(c).doomed = await seed(c, count)

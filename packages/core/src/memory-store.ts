@@ -1,13 +1,13 @@
 import { copyBytes } from './_internal/bytes.js'
 import {
-  checkDestroyHint,
-  checkKey,
-  checkLease,
-  checkLimit,
-  checkRef,
-  checkToken,
-  checkTouch,
-  checkWrite,
+  validateDestroyHint,
+  validateKey,
+  validateLease,
+  validateLimit,
+  validateRef,
+  validateToken,
+  validateTouch,
+  validateWrite,
 } from './_internal/validate.js'
 import type {
   DestroyHint,
@@ -79,14 +79,14 @@ export class MemoryStore implements SessionStore {
   }
 
   async read(key: string): Promise<ReadResult | null> {
-    checkKey(NAME, key)
+    validateKey(NAME, key)
     const now = this.#clock()
     const row = this.#live(key, now)
     return row ? { ...toSession(key, row), now: new Date(now) } : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
-    checkWrite(NAME, req, this.maxDataBytes)
+    validateWrite(NAME, req, this.maxDataBytes)
     const now = this.#clock()
     const existing = this.#rows.get(req.key)
     const live = existing && existing.expiry > now ? existing : undefined
@@ -115,7 +115,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async touch(req: TouchRequest): Promise<boolean> {
-    checkTouch(NAME, req)
+    validateTouch(NAME, req)
     const now = this.#clock()
     const row = this.#live(req.key, now)
     if (!row) return false
@@ -125,7 +125,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
-    checkLease(NAME, req)
+    validateLease(NAME, req)
     const now = this.#clock()
     const row = this.#live(req.key, now)
     if (!row) return { ok: false, reason: 'missing' }
@@ -138,8 +138,8 @@ export class MemoryStore implements SessionStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    checkKey(NAME, key)
-    checkToken(NAME, token)
+    validateKey(NAME, key)
+    validateToken(NAME, token)
     const row = this.#rows.get(key)
     if (!row || row.lease !== token) return false
     row.lease = null
@@ -148,8 +148,8 @@ export class MemoryStore implements SessionStore {
 
   // The hint saves nothing here: the row (and its ref) is at hand.
   async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
-    checkKey(NAME, key)
-    checkDestroyHint(NAME, hint)
+    validateKey(NAME, key)
+    validateDestroyHint(NAME, hint)
     const row = this.#rows.get(key)
     if (!row) return null
     this.#rows.delete(key)
@@ -157,7 +157,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async sweep(limit: number): Promise<SessionRef[]> {
-    checkLimit(NAME, limit)
+    validateLimit(NAME, limit)
     const now = this.#clock()
     const out: SessionRef[] = []
     for (const [key, row] of this.#rows) {
@@ -171,7 +171,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async findByRef(ref: string): Promise<SessionInfo[]> {
-    checkRef(NAME, ref)
+    validateRef(NAME, ref)
     const now = this.#clock()
     const out: SessionInfo[] = []
     for (const [key, row] of this.#rows) {
@@ -184,7 +184,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async destroyByRef(ref: string): Promise<SessionRef[]> {
-    checkRef(NAME, ref)
+    validateRef(NAME, ref)
     const out: SessionRef[] = []
     for (const [key, row] of this.#rows) {
       if (row.ref === ref) {
@@ -203,7 +203,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async refs(limit: number): Promise<string[]> {
-    checkLimit(NAME, limit)
+    validateLimit(NAME, limit)
     const now = this.#clock()
     const set = new Set<string>()
     for (const row of this.#rows.values()) if (row.ref !== null && row.expiry > now) set.add(row.ref)
@@ -211,8 +211,8 @@ export class MemoryStore implements SessionStore {
   }
 
   async list(options: ListOptions): Promise<StoredSession[]> {
-    checkLimit(NAME, options?.limit)
-    if (options.after !== undefined) checkKey(NAME, options.after)
+    validateLimit(NAME, options?.limit)
+    if (options.after !== undefined) validateKey(NAME, options.after)
     const now = this.#clock()
     const keys = [...this.#rows.keys()].sort(cmp)
     const out: StoredSession[] = []

@@ -11,12 +11,14 @@ export { describeBuiltExports } from './testing/built-exports.js'
 export { type DescribeStoreOptions, describeStore } from './testing/describe-store.js'
 export {
   type DescribeHttpAdapterOptions,
-  type DescribeLoadBalancedOptions,
   describeHttpAdapter,
-  describeLoadBalanced,
   type HttpAdapterApp,
-  type LoadBalancedDatabase,
 } from './testing/http-adapter.js'
+export {
+  type DescribeLoadBalancedOptions,
+  describeLoadBalanced,
+  type LoadBalancedDatabase,
+} from './testing/load-balanced.js'
 export { dbUnavailable, type Reachability } from './testing/reachability.js'
 export { serveLoopback } from './testing/serve.js'
 export { createTcpProxy, type TcpProxy } from './testing/tcp-proxy.js'

@@ -96,7 +96,13 @@ describe('sessions.list', () => {
     const store = new MemoryStore()
     const sessions = createSessions({ store })
     for (let i = 0; i < 5; i++) await sessions.commit(sessions.create({ n: i }))
-    await store.write({ key: 'z-broken', data: Buffer.from('garbage'), ref: null, mode: 'insert', ttl: 60_000 })
+    await store.write({
+      key: 'z-broken',
+      data: Buffer.from('garbage'),
+      ref: null,
+      mode: 'insert',
+      ttl: 60_000,
+    })
     const seen: number[] = []
     let after: string | undefined
     let pages = 0

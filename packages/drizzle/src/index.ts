@@ -4,6 +4,7 @@
  */
 
 // Pick the dialect from a URL
+
 export {
   type CreateStoreOptions,
   createStore,
@@ -11,5 +12,7 @@ export {
   type ParsedStoreUrl,
   parseStoreUrl,
 } from './create-store.js'
+
 // Shared options and the store type
+
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'

@@ -3,12 +3,13 @@
  * Only this entry imports the driver.
  */
 import mysql from 'mysql2'
-import { preparedSender } from './_internal/mysql-prepared.js'
-import { type MysqlClient, MysqlSqlStore } from './_internal/mysql-store.js'
+import type { MysqlClient } from './_internal/mysql/client.js'
+import { preparedSender } from './_internal/mysql/prepared.js'
+import { MysqlSqlStore } from './_internal/mysql/store.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { mysqlSessionsTable } from './_internal/mysql-table.js'
+export { mysqlSessionsTable } from './_internal/mysql/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'mysql'
@@ -119,8 +120,9 @@ function isCore(value: unknown): value is CoreClient {
 
 /**
  * A MysqlClient over mysql2's callback API. Its promise API captures a stack trace on every call
- * (the `trace` option, on by default): about a quarter of the CPU time a one-row statement costs
- * the app. The store wraps every failure with its action, so that trace is not needed.
+ * (the `trace` option, on by default), a large share of the app's CPU per statement
+ * (docs/architecture-drizzle.md). The store wraps every failure with its action, so that trace
+ * is not needed.
  * Transactions (rare: sweep, destroyByRef) still take their connection through the promise API.
  */
 function direct(core: CoreClient, wrapped = core.promise() as MysqlClient): MysqlClient {

@@ -3,14 +3,15 @@
  * Only this entry imports the driver.
  */
 import postgres, { type Sql } from 'postgres'
-import { Deadlines } from './_internal/deadlines.js'
-import { optionError, resolveSqlOptions } from './_internal/options.js'
-import { PgLanes } from './_internal/pg-lanes.js'
-import { cancelSafely, type Statement, withDeadline } from './_internal/pg-statement.js'
-import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
+import { optionError } from './_internal/options.js'
+import { resolvePgOptions } from './_internal/pg/options.js'
+import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg/store.js'
+import { Deadlines } from './_internal/postgres-js/deadlines.js'
+import { PostgresPool } from './_internal/postgres-js/pool.js'
+import { cancelSafely, type Statement, withDeadline } from './_internal/postgres-js/statement.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { pgSessionsTable } from './_internal/pg-table.js'
+export { pgSessionsTable } from './_internal/pg/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'pg'
@@ -72,18 +73,8 @@ export interface PgStoreOptions extends SqlStoreOptions {
  * const sessions = createSessions({ store: pgStore({ url: process.env.DATABASE_URL }) })
  */
 export function pgStore(options: PgStoreOptions): SqlSessionStore {
-  const resolved = resolveSqlOptions(NAME, options, {
-    maxTableBytes: 63,
-    hardMaxBytes: 1024 * 1024 * 1024 - 1,
-  })
-  const schema = options.schema
-  if (
-    schema !== undefined &&
-    (typeof schema !== 'string' || schema.length === 0 || schema.includes('\u0000'))
-  ) {
-    throw optionError(NAME, 'schema must be a non-empty string without NUL')
-  }
-  return new PgSqlStore(NAME, pgExecutor(options), { ...resolved, schema })
+  const config = resolvePgOptions(NAME, options)
+  return new PgSqlStore(NAME, pgExecutor(options), config)
 }
 
 function queryTimeoutOf(options: PgStoreOptions): number {
@@ -133,7 +124,7 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   const settings = {
     max: 1,
     connect_timeout: connectTimeout,
-    // No idle_timeout: PgLanes ends idle connections itself, with one timer for all of them.
+    // No idle_timeout: PostgresPool ends idle connections itself, with one timer for all of them.
     // IF NOT EXISTS notices would otherwise be printed on every start-up.
     onnotice: () => {},
     // The store binds no arrays and reads none. With types fetched, every new connection first
@@ -149,8 +140,8 @@ function ownClient(options: PgStoreOptions): PgExecutor {
   } catch (error) {
     throw optionError(NAME, `cannot use url: ${error instanceof Error ? error.message : String(error)}`)
   }
-  // One client per connection (see PgLanes for why), the first made here so a bad URL fails now.
-  const lanes = new PgLanes(() => postgres(url, settings), max, first)
+  // One client per connection (see PostgresPool for why), the first made here so a bad URL fails now.
+  const lanes = new PostgresPool(() => postgres(url, settings), max, first)
   let closed = false
   return {
     query: (text, params) => withDeadline(lanes.query(text, params), deadlines),

@@ -3,12 +3,13 @@
  * data directory. The zero-setup default. Only this entry imports the driver.
  */
 import { PGlite } from '@electric-sql/pglite'
-import { optionError, resolveSqlOptions } from './_internal/options.js'
-import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg-store.js'
-import { PglitePrepared } from './_internal/pglite-prepared.js'
+import { optionError } from './_internal/options.js'
+import { resolvePgOptions } from './_internal/pg/options.js'
+import { type PgExecutor, PgSqlStore, type Row } from './_internal/pg/store.js'
+import { PglitePrepared } from './_internal/pglite/prepared.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
-export { pgSessionsTable } from './_internal/pg-table.js'
+export { pgSessionsTable } from './_internal/pg/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'pglite'
@@ -55,18 +56,8 @@ export interface PgliteStoreOptions extends SqlStoreOptions {
  * const sessions = createSessions({ store: pgliteStore({ dataDir: './data/sessions' }) })
  */
 export function pgliteStore(options: PgliteStoreOptions = {}): SqlSessionStore {
-  const resolved = resolveSqlOptions(NAME, options, {
-    maxTableBytes: 63,
-    hardMaxBytes: 1024 * 1024 * 1024 - 1,
-  })
-  const schema = options.schema
-  if (
-    schema !== undefined &&
-    (typeof schema !== 'string' || schema.length === 0 || schema.includes('\u0000'))
-  ) {
-    throw optionError(NAME, 'schema must be a non-empty string without NUL')
-  }
-  return new PgSqlStore(NAME, pgliteExecutor(options), { ...resolved, schema })
+  const config = resolvePgOptions(NAME, options)
+  return new PgSqlStore(NAME, pgliteExecutor(options), config)
 }
 
 function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {

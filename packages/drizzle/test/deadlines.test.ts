@@ -1,7 +1,7 @@
 // The statement deadlines of pgStore's queryTimeout: one timer for all of an executor's
 // statements (a list in the order they start), instead of a timer set and cleared per statement.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Deadlines } from '../src/_internal/deadlines.js'
+import { Deadlines } from '../src/_internal/postgres-js/deadlines.js'
 
 describe('Deadlines', () => {
   beforeEach(() => {

@@ -1,6 +1,6 @@
 import mysql from 'mysql2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mysqlStatements } from '../src/_internal/mysql-sql.js'
+import { mysqlStatements } from '../src/_internal/mysql/sql.js'
 import type { SqlSessionStore } from '../src/index.js'
 import { mysqlStore } from '../src/mysql.js'
 import { type Admin, mysqlAdmin } from './_helpers/admin.js'

@@ -4,7 +4,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import { describeStore } from '@sessile/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_PREPARED, PglitePrepared } from '../src/_internal/pglite-prepared.js'
+import { MAX_PREPARED, PglitePrepared } from '../src/_internal/pglite/prepared.js'
 import { pgliteStore } from '../src/pglite.js'
 import { uniqueTable } from './_helpers/env.js'
 

@@ -13,7 +13,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u
  * Shared argument checks for stores, so every store refuses the same bad input with the same
  * message before it talks to its backend.
  */
-export function checkKey(source: string, key: unknown): asserts key is string {
+export function validateKey(source: string, key: unknown): asserts key is string {
   if (
     typeof key !== 'string' ||
     key.length === 0 ||
@@ -29,7 +29,7 @@ export function checkKey(source: string, key: unknown): asserts key is string {
   }
 }
 
-export function checkRef(source: string, ref: unknown): asserts ref is string | null {
+export function validateRef(source: string, ref: unknown): asserts ref is string | null {
   if (ref === null) return
   if (
     typeof ref !== 'string' ||
@@ -47,11 +47,11 @@ export function checkRef(source: string, ref: unknown): asserts ref is string | 
 }
 
 /** A destroy hint, when given, is an object whose ref is a valid ref (or null). */
-export function checkDestroyHint(source: string, hint: unknown): asserts hint is DestroyHint | undefined {
+export function validateDestroyHint(source: string, hint: unknown): asserts hint is DestroyHint | undefined {
   if (hint === undefined) return
   if (typeof hint !== 'object' || hint === null)
     throw new SessionError('E_INVALID', source, 'destroy hint must be an object like { ref }')
-  checkRef(source, (hint as { ref?: unknown }).ref)
+  validateRef(source, (hint as { ref?: unknown }).ref)
 }
 
 function checkTtl(source: string, name: string, value: unknown): void {
@@ -60,11 +60,11 @@ function checkTtl(source: string, name: string, value: unknown): void {
   }
 }
 
-export function checkWrite(source: string, req: WriteRequest, maxDataBytes: number): void {
+export function validateWrite(source: string, req: WriteRequest, maxDataBytes: number): void {
   if (typeof req !== 'object' || req === null)
     throw new SessionError('E_INVALID', source, 'write needs a request')
-  checkKey(source, req.key)
-  checkRef(source, req.ref)
+  validateKey(source, req.key)
+  validateRef(source, req.ref)
   if (!(req.data instanceof Uint8Array))
     throw new SessionError('E_INVALID', source, 'data must be a Uint8Array')
   if (req.data.byteLength > maxDataBytes) {
@@ -82,37 +82,37 @@ export function checkWrite(source: string, req: WriteRequest, maxDataBytes: numb
   if (req.version !== undefined && (!Number.isInteger(req.version) || req.version < 0)) {
     throw new SessionError('E_INVALID', source, 'version must be a non-negative integer')
   }
-  if (req.lease !== undefined) checkToken(source, req.lease)
+  if (req.lease !== undefined) validateToken(source, req.lease)
   if (req.keepExpiry !== undefined && typeof req.keepExpiry !== 'boolean')
     throw new SessionError('E_INVALID', source, 'keepExpiry must be a boolean')
 }
 
 const TOKEN = /^[\x21-\x7e]{1,64}$/
 
-export function checkToken(source: string, token: unknown): asserts token is string {
+export function validateToken(source: string, token: unknown): asserts token is string {
   if (typeof token !== 'string' || !TOKEN.test(token)) {
     throw new SessionError('E_INVALID', source, 'lease token must be 1 to 64 printable ASCII characters')
   }
 }
 
-export function checkLease(source: string, req: LeaseRequest): void {
+export function validateLease(source: string, req: LeaseRequest): void {
   if (typeof req !== 'object' || req === null)
     throw new SessionError('E_INVALID', source, 'lease needs a request')
-  checkKey(source, req.key)
-  checkToken(source, req.token)
+  validateKey(source, req.key)
+  validateToken(source, req.token)
   checkTtl(source, 'ttl', req.ttl)
 }
 
-export function checkTouch(source: string, req: TouchRequest): void {
+export function validateTouch(source: string, req: TouchRequest): void {
   if (typeof req !== 'object' || req === null)
     throw new SessionError('E_INVALID', source, 'touch needs a request')
-  checkKey(source, req.key)
+  validateKey(source, req.key)
   checkTtl(source, 'ttl', req.ttl)
   if (req.maxAge !== undefined) checkTtl(source, 'maxAge', req.maxAge)
-  if (req.lease !== undefined) checkToken(source, req.lease)
+  if (req.lease !== undefined) validateToken(source, req.lease)
 }
 
-export function checkLimit(source: string, limit: unknown): asserts limit is number {
+export function validateLimit(source: string, limit: unknown): asserts limit is number {
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100_000) {
     throw new SessionError('E_INVALID', source, 'limit must be a whole number from 1 to 100000')
   }

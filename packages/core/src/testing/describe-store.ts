@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: the conformance suite is one list of cases every store must pass, so a
+// store author reads the whole contract in one place, in the order the contract states it.
+
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'

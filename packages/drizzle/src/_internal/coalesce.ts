@@ -55,17 +55,16 @@ export interface Senders<R> {
 /**
  * Rows this large (on average, recently) are read alone. A batch saves a statement's fixed cost
  * (the round trip, the socket writes, the column definitions), which a 400 B row is dominated by
- * and a 16 KB one is not, while it caps the statements in flight at the lane count: at 16 KB,
- * 32-way, batched reads measured 0.72–0.78× the raw driver on MariaDB, single ones ≥ 1.0×.
+ * and a 16 KB one is not, while it caps the statements in flight at the lane count, so the
+ * server reads a batch's rows one after another (docs/architecture-drizzle.md, "lanes").
  */
 export const LARGE_ROW_BYTES = 8 * 1024
 
 /**
  * The recent average size of a store's rows, from its reads. Only reads consult it: a destroy's
- * row is almost always one its request has just read, so it is cached, and a batch of cached
- * 16 KB deletes measured 2.1-2.2x the peer where single deletes measured 1.1-1.3x
- * (docs/benchmarks.md, finding 30). A read's row may be cold, and a batch reads its rows one
- * after the other.
+ * row is almost always one its request has just read, so it is cached, and cached rows batch
+ * well at any size. A read's row may be cold, and a batch reads its rows one after the other
+ * (docs/architecture-drizzle.md, "lanes").
  */
 class RowSizes {
   #avg = 0

@@ -1,4 +1,4 @@
-import { RESULT_HOLES } from './pg-statement.js'
+import { RESULT_HOLES } from './postgres-js/statement.js'
 
 /**
  * Errors that mean "the connection went away", after which the pool hands out a fresh one.
@@ -10,7 +10,7 @@ import { RESULT_HOLES } from './pg-statement.js'
 const NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'ECONNABORTED'])
 
 // postgres.js codes, admin_shutdown/crash_shutdown/cannot_connect_now, SQLSTATE class 08, and a
-// result postgres.js assembled wrong (RESULT_HOLES, pg-statement.ts): its reply is as good as lost.
+// result postgres.js assembled wrong (RESULT_HOLES, postgres-js/statement.ts): its reply is as good as lost.
 const PG = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', RESULT_HOLES])
 
 export function isPgConnectionLost(error: unknown): boolean {

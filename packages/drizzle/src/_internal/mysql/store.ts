@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: one SessionStore operation after another, each a few lines around its
+// statement, sharing the start-up gate, the batching and the send; what is not an operation lives
+// beside it (client, send, transaction, probe, packing, sql).
 import {
   type DestroyHint,
   type LeaseRequest,
@@ -22,58 +25,19 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '@sessile/core'
-import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
-import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
-import {
-  bind,
-  type MysqlStatements,
-  mysqlDdl,
-  mysqlStatements,
-  type Statement,
-  VERSION_BITS,
-} from './mysql-sql.js'
-import type { ResolvedSqlOptions } from './options.js'
-import { Ready } from './ready.js'
-import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
-import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from './values.js'
-
-/** The promise API of a mysql2 connection or pool, as far as the store uses it. */
-export interface MysqlQueryable {
-  execute(sql: string, values?: unknown): Promise<[unknown, unknown]>
-  query(sql: string, values?: unknown): Promise<[unknown, unknown]>
-}
-
-export interface MysqlPoolConnection extends MysqlQueryable {
-  release(): void
-  destroy?(): void
-}
-
-/** How a statement's outcome comes back on the hot path: rows (SELECT) or the OK packet. */
-export type MysqlDone = (error: unknown, result?: unknown) => void
-
-export interface MysqlClient extends MysqlQueryable {
-  getConnection?(): Promise<MysqlPoolConnection>
-  /**
-   * One prepared statement, answered through `done`: the store's hot path makes its one promise
-   * per call itself, around this, instead of one here and more on top.
-   */
-  send(sql: string, values: unknown[], done: MysqlDone): void
-}
-
-interface OkPacket {
-  affectedRows: number
-  insertId: number | string | bigint
-}
-
-// Room for the key, ref and the rest of the execute packet next to the payload.
-const PACKET_OVERHEAD = 16 * 1024
-
-/** The server's error number of a store error (its cause) or of a driver error. */
-const errnoOf = (error: unknown): unknown =>
-  (error as { cause?: { errno?: unknown } } | null)?.cause?.errno ??
-  (error as { errno?: unknown } | null)?.errno
-const VERSION_MASK = (1n << VERSION_BITS) - 1n
+import type { SqlSessionStore } from '../../options.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
+import type { ResolvedSqlOptions } from '../options.js'
+import { Ready } from '../ready.js'
+import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
+import { asBuffer, toBytes, toDate, toInt, toNullableText, toText } from '../values.js'
+import type { MysqlClient, MysqlQueryable, OkPacket } from './client.js'
+import { ER_PARSE_ERROR, errnoOf, isRetryable } from './errno.js'
+import { unpackWrite } from './packing.js'
+import { probeServer } from './probe.js'
+import { sendStatement } from './send.js'
+import { bind, type MysqlStatements, mysqlDdl, mysqlStatements, type Statement } from './sql.js'
+import { MysqlTransactions } from './transaction.js'
 
 export interface MysqlStoreConfig extends ResolvedSqlOptions {
   close: () => Promise<void>
@@ -93,8 +57,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   readonly #limited = new Map<string, Statement>()
   // MariaDB has DELETE ... RETURNING (one round trip per destroy); learnt at start-up.
   #returning = false
-  // A single connection (no pool) must not interleave our transactions with other statements.
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #transactions: MysqlTransactions
   readonly #reads: Coalescer<ReadResult | null>
   readonly #destroys: Coalescer<SessionRef | null>
 
@@ -105,6 +68,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
+    this.#transactions = new MysqlTransactions(client, this.name)
     this.#reads = new Coalescer(config.lanes, {
       one: (key) =>
         this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
@@ -133,15 +97,11 @@ export class MysqlSqlStore implements SqlSessionStore {
   }
 
   async #probePacket(): Promise<void> {
-    try {
-      const [rows] = await this.#client.execute(this.#sql.maxPacket.text)
-      const row = (rows as Row[])[0]
-      const p = toInt(row?.p)
-      if (Number.isFinite(p) && p > PACKET_OVERHEAD) this.#serverMax = p - PACKET_OVERHEAD
-      this.#returning = /mariadb/i.test(toNullableText(row?.v) ?? '')
-    } catch {
-      // Servers that hide the variable keep the configured limit.
-    }
+    const server = await probeServer(this.#client, this.#sql.maxPacket)
+    // Servers that hide the variable keep the configured limit.
+    if (!server) return
+    if (server.maxDataBytes !== undefined) this.#serverMax = server.maxDataBytes
+    this.#returning = server.returning
   }
 
   async ensureSchema(): Promise<void> {
@@ -163,9 +123,6 @@ export class MysqlSqlStore implements SqlSessionStore {
     }
   }
 
-  // One promise per statement on the way that succeeds, made around the driver's callback, with
-  // the result mapped inside it; retries and the error wrapping take the slower path only when the
-  // first try failed. (Four nested async layers here cost several µs of app CPU per request.)
   #execute<R = unknown>(
     action: string,
     s: Statement,
@@ -182,36 +139,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     params: unknown[],
     map?: (result: unknown) => R | PromiseLike<R>,
   ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const done: MysqlDone = (error, result) => {
-        if (error === null || error === undefined) {
-          try {
-            resolve(map ? map(result) : (result as R))
-          } catch (e) {
-            reject(storeError(this.name, action, e))
-          }
-          return
-        }
-        this.#retry(action, s.text, params, error)
-          .then((again) => (map ? map(again) : (again as R)))
-          .then(resolve, reject)
-      }
-      try {
-        this.#client.send(s.text, params, done)
-      } catch (error) {
-        done(error)
-      }
-    })
-  }
-
-  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<unknown> {
-    try {
-      return (
-        await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(text, params), { error })
-      )[0]
-    } catch (e) {
-      throw storeError(this.name, action, e)
-    }
+    return sendStatement(this.#client, this.name, action, s.text, params, map)
   }
 
   #rows(action: string, s: Statement, values: Record<string, unknown> = {}): Promise<Row[]> {
@@ -233,59 +161,9 @@ export class MysqlSqlStore implements SqlSessionStore {
     return s
   }
 
-  /** A short READ COMMITTED transaction (no gap locks) on one pooled connection. */
   async #transaction<T>(action: string, fn: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
     await this.#start(action)
-    const getConnection = this.#client.getConnection?.bind(this.#client)
-    if (!getConnection) {
-      const run = this.#queue.then(() => this.#inTransaction(this.#client, fn))
-      this.#queue = run.catch(() => {})
-      try {
-        return await run
-      } catch (error) {
-        throw storeError(this.name, action, error)
-      }
-    }
-    for (let attempt = 1; ; attempt++) {
-      let conn: MysqlPoolConnection
-      try {
-        conn = await getConnection()
-      } catch (error) {
-        throw storeError(this.name, action, error)
-      }
-      try {
-        const out = await this.#inTransaction(conn, fn)
-        conn.release()
-        return out
-      } catch (error) {
-        // The transaction was rolled back, so nothing was handed out yet: try again.
-        if (isRetryable(error) && attempt < 5) {
-          conn.release()
-          continue
-        }
-        if (isMysqlConnectionLost(error) && attempt < 5) {
-          conn.destroy?.()
-          continue
-        }
-        // After any other failure the connection's state is unknown: do not hand it back.
-        if (conn.destroy) conn.destroy()
-        else conn.release()
-        throw storeError(this.name, action, error)
-      }
-    }
-  }
-
-  async #inTransaction<T>(conn: MysqlQueryable, fn: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
-    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
-    await conn.query('START TRANSACTION')
-    try {
-      const out = await fn(conn)
-      await conn.query('COMMIT')
-      return out
-    } catch (error) {
-      await conn.query('ROLLBACK').catch(() => {})
-      throw error
-    }
+    return this.#transactions.run(action, fn)
   }
 
   read(key: string): Promise<ReadResult | null> {
@@ -336,7 +214,7 @@ export class MysqlSqlStore implements SqlSessionStore {
         'write',
         s,
         values,
-        (ok): WriteResult | Promise<WriteResult> => unpack((ok as OkPacket).insertId) ?? this.#why(req),
+        (ok): WriteResult | Promise<WriteResult> => unpackWrite((ok as OkPacket).insertId) ?? this.#why(req),
       )
     }
     const s =
@@ -345,7 +223,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       'write',
       s,
       values,
-      (ok): WriteResult => unpack((ok as OkPacket).insertId) ?? { ok: false, reason: 'exists' },
+      (ok): WriteResult => unpackWrite((ok as OkPacket).insertId) ?? { ok: false, reason: 'exists' },
     )
   }
 
@@ -411,7 +289,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     ).catch((error: unknown) => {
       // A server that called itself MariaDB but refuses the syntax (ER_PARSE_ERROR): use the
       // two-statement path from now on.
-      if (errnoOf(error) !== 1064) throw error
+      if (errnoOf(error) !== ER_PARSE_ERROR) throw error
       this.#returning = false
       return this.#destroyTwoStep(key, undefined)
     })
@@ -427,7 +305,7 @@ export class MysqlSqlStore implements SqlSessionStore {
       try {
         return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded)) as Row[]
       } catch (error) {
-        if (!isRetryable(error) && errnoOf(error) !== 1064) throw error
+        if (!isRetryable(error) && errnoOf(error) !== ER_PARSE_ERROR) throw error
       }
     }
     const rows: Row[] = []
@@ -444,7 +322,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     // makes it miss and the next look finds nothing, so each row is reported once. A caller that
     // read the ref with the row (the manager, for each loaded session it destroys) saves the
     // first look. (On MariaDB the hint is not used: the ref comes back with the delete, and a
-    // conditional delete measured no faster.)
+    // conditional delete is no faster there: docs/architecture-drizzle.md.)
     let ref: unknown = hint?.ref
     for (let attempt = 0; attempt < 20; attempt++) {
       if (ref === undefined || attempt > 0) {
@@ -522,17 +400,4 @@ export class MysqlSqlStore implements SqlSessionStore {
       throw storeError(this.name, 'close', error)
     }
   }
-}
-
-/** A deadlock or lock wait timeout: the statement (or transaction) was rolled back. */
-function isRetryable(error: unknown): boolean {
-  const errno = errnoOf(error)
-  return errno === 1213 || errno === 1205
-}
-
-/** 0 means the statement matched no row; otherwise (expiry ms << 21) | version. */
-function unpack(insertId: number | string | bigint): WriteResult | null {
-  const id = BigInt(insertId)
-  if (id === 0n) return null
-  return { ok: true, version: Number(id & VERSION_MASK), expiry: new Date(Number(id >> VERSION_BITS)) }
 }

@@ -1,5 +1,5 @@
+import type { Row } from '../rows.js'
 import type { Deadlines } from './deadlines.js'
-import type { Row } from './rows.js'
 
 /**
  * A statement on its way through postgres.js, as `pgStore` runs it: the rows, a way to ask for it

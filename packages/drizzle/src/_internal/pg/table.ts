@@ -8,7 +8,7 @@ import {
   timestamp,
   varchar,
 } from 'drizzle-orm/pg-core'
-import { pgIndexName } from './ident.js'
+import { pgIndexName } from '../ident.js'
 
 // "C" collation compares UTF-8 bytes: keys are case-, accent- and space-exact and sort like the
 // other stores (binary order), whatever the database's default collation is.

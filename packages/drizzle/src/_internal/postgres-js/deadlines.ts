@@ -14,8 +14,8 @@ export interface Deadline {
  * a list kept in that order needs no sorting, adding and removing are O(1), and the one timer is
  * set for the head's deadline. A statement that answers leaves the list without touching the
  * timer; when the timer fires with a newer head, it is set again for that head. At one statement
- * at a time that is one timer per `ms` instead of a timer set and cleared per statement, which
- * cost 10–15 µs of latency per statement on a single connection (docs/benchmarks.md).
+ * at a time that is one timer per `ms` instead of a timer set and cleared per statement, whose
+ * cost showed in single-connection latency (docs/architecture-drizzle.md, "The PostgreSQL pool").
  */
 export class Deadlines {
   #head: Deadline | undefined

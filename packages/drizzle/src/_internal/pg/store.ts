@@ -21,14 +21,14 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '@sessile/core'
-import type { SqlSessionStore } from '../options.js'
-import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
-import { isPgConnectionLost, retryOnLost } from './connection-lost.js'
-import type { ResolvedSqlOptions } from './options.js'
-import { type PgStatements, pgDdl, pgQualified, pgStatements } from './pg-sql.js'
-import { Ready } from './ready.js'
-import { type Row, toInfo, toReadResult, toRef, updateMissed } from './rows.js'
-import { asBuffer, toBytes, toDate, toInt, toText } from './values.js'
+import type { SqlSessionStore } from '../../options.js'
+import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
+import { isPgConnectionLost, retryOnLost } from '../connection-lost.js'
+import type { ResolvedSqlOptions } from '../options.js'
+import { Ready } from '../ready.js'
+import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
+import { asBuffer, toBytes, toDate, toInt, toText } from '../values.js'
+import { type PgStatements, pgDdl, pgQualified, pgStatements } from './sql.js'
 
 export type { Row }
 

@@ -1,5 +1,5 @@
 import { type PGlite, parse, protocol } from '@electric-sql/pglite'
-import type { Row } from './rows.js'
+import type { Row } from '../rows.js'
 
 /** Statements prepared at most; past this a statement goes through `query` (parsed each time). */
 export const MAX_PREPARED = 256

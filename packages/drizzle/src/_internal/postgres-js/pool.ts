@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres'
-import { cancelSafely, type Statement } from './pg-statement.js'
-import type { Row } from './rows.js'
+import type { Row } from '../rows.js'
+import { cancelSafely, type Statement } from './statement.js'
 
 interface Job {
   text: string
@@ -27,18 +27,18 @@ export const PIPELINE = 100
  * Why not one postgres.js client with `max` connections: it keeps its connections (and each
  * connection its pipelined statements) in array queues that hand a slot back only when the queue
  * empties completely. Under steady load one never does (some connection is always idle, or all
- * are always busy), so every statement leaves an empty 8-byte slot behind for as long as the load
- * lasts: +2 MB of heap per 240,000 statements, found with heap snapshots (docs/benchmarks.md).
+ * are always busy), so the heap grows with every statement for as long as the load lasts
+ * (docs/architecture-drizzle.md, "The PostgreSQL pool").
  * A client of one connection empties its pool queues on every statement, and its connection's
  * pipeline queue empties whenever the connection goes idle, which the drain rule guarantees.
  */
-export class PgLanes {
+export class PostgresPool {
   readonly #make: () => Sql
   readonly #clients: (Sql | undefined)[]
   readonly #inFlight: number[]
   readonly #sinceIdle: number[]
   readonly #draining: boolean[]
-  /** Statements each lane has started, and the count the last idle check saw. */
+  /** Statements each slot has started, and the count the last idle check saw. */
   readonly #started: number[]
   readonly #seen: number[]
   readonly #idleCheck: ReturnType<typeof setInterval>
@@ -54,7 +54,7 @@ export class PgLanes {
     this.#draining = new Array(max).fill(false)
     this.#started = new Array(max).fill(0)
     this.#seen = new Array(max).fill(0)
-    // One timer for every lane, instead of postgres.js's idle_timeout, which sets and clears a
+    // One timer for every slot, instead of postgres.js's idle_timeout, which sets and clears a
     // timer each time a connection goes idle: at one statement at a time, once per statement.
     this.#idleCheck = setInterval(this.#closeIdle, idleMs)
     this.#idleCheck.unref?.()
@@ -62,7 +62,7 @@ export class PgLanes {
 
   /**
    * Ends the connections that started no statement since the last check and have none in
-   * flight: idle for between one and two check periods. The lane opens a new one when needed.
+   * flight: idle for between one and two check periods. The slot opens a new one when needed.
    */
   readonly #closeIdle = (): void => {
     for (let i = 0; i < this.#clients.length; i++) {
@@ -82,9 +82,9 @@ export class PgLanes {
   }
 
   query(text: string, params: unknown[]): Statement {
-    // A free lane takes the statement at once: no job, no promise of its own.
-    const lane = this.#pick()
-    if (lane >= 0) return this.#start(lane, text, params)
+    // A free slot takes the statement at once: no job, no promise of its own.
+    const slot = this.#pick()
+    if (slot >= 0) return this.#start(slot, text, params)
     const job: Job = {
       text,
       params,
@@ -110,7 +110,7 @@ export class PgLanes {
     })
   }
 
-  /** The lowest idle lane (connections open only as concurrency needs them), else the least busy. */
+  /** The lowest idle slot (connections open only as concurrency needs them), else the least busy. */
   #pick(): number {
     let best = -1
     for (let i = 0; i < this.#inFlight.length; i++) {
@@ -122,64 +122,64 @@ export class PgLanes {
     return best
   }
 
-  #start(lane: number, text: string, params: unknown[]): Statement {
-    this.#inFlight[lane] = (this.#inFlight[lane] as number) + 1
-    this.#started[lane] = (this.#started[lane] as number) + 1
-    const client = this.#clients[lane] ?? this.#open(lane)
+  #start(slot: number, text: string, params: unknown[]): Statement {
+    this.#inFlight[slot] = (this.#inFlight[slot] as number) + 1
+    this.#started[slot] = (this.#started[slot] as number) + 1
+    const client = this.#clients[slot] ?? this.#open(slot)
     const q = client.unsafe(text, params as never[], { prepare: true })
     // postgres.js sends a statement when it is first awaited (its then() is a plain Promise's).
     const out = q.then(
       (rows) => {
-        this.#done(lane)
+        this.#done(slot)
         return rows as unknown as Row[]
       },
       (error: unknown) => {
-        this.#done(lane)
+        this.#done(slot)
         throw error
       },
     ) as Statement
     out.cancel = () => cancelSafely(q)
-    out.abandon = () => this.#abandon(lane, client)
+    out.abandon = () => this.#abandon(slot, client)
     return out
   }
 
-  #open(lane: number): Sql {
+  #open(slot: number): Sql {
     const client = this.#make()
-    this.#clients[lane] = client
+    this.#clients[slot] = client
     return client
   }
 
   /**
-   * Gives up on a lane's connection (a statement on it outlived its deadline and the grace after
+   * Gives up on a connection's connection (a statement on it outlived its deadline and the grace after
    * its cancel): its statements fail at once (CONNECTION_DESTROYED, which the store retries), so
-   * none of them runs later, and the lane's next statement opens a new one. A connection that
+   * none of them runs later, and the connection's next statement opens a new one. A connection that
    * stopped answering would otherwise keep every statement pipelined onto it hanging until the
    * operating system gives up on the socket.
    */
-  #abandon(lane: number, client: Sql): void {
-    if (this.#clients[lane] === client) this.#clients[lane] = undefined
+  #abandon(slot: number, client: Sql): void {
+    if (this.#clients[slot] === client) this.#clients[slot] = undefined
     client.end({ timeout: 0 }).catch(() => {})
   }
 
-  #done(lane: number): void {
-    const left = (this.#inFlight[lane] as number) - 1
-    this.#inFlight[lane] = left
+  #done(slot: number): void {
+    const left = (this.#inFlight[slot] as number) - 1
+    this.#inFlight[slot] = left
     if (left === 0) {
-      this.#sinceIdle[lane] = 0
-      this.#draining[lane] = false
+      this.#sinceIdle[slot] = 0
+      this.#draining[slot] = false
     } else {
-      const n = (this.#sinceIdle[lane] as number) + 1
-      this.#sinceIdle[lane] = n
-      if (n >= DRAIN_EVERY) this.#draining[lane] = true
+      const n = (this.#sinceIdle[slot] as number) + 1
+      this.#sinceIdle[slot] = n
+      if (n >= DRAIN_EVERY) this.#draining[slot] = true
     }
     this.#dispatch()
   }
 
-  /** Hand free lanes to the oldest waiting statements. */
+  /** Hand free connections to the oldest waiting statements. */
   #dispatch(): void {
     while (this.#head < this.#waiting.length) {
-      const lane = this.#pick()
-      if (lane < 0) return
+      const slot = this.#pick()
+      if (slot < 0) return
       const job = this.#waiting[this.#head]
       this.#waiting[this.#head++] = undefined
       // Give the consumed slots back as the queue goes, not only when it runs empty.
@@ -192,14 +192,14 @@ export class PgLanes {
       }
       // A statement given up on while it waited (deadline) is dropped unsent.
       if (job && !job.cancelled) {
-        const running = this.#start(lane, job.text, job.params)
+        const running = this.#start(slot, job.text, job.params)
         job.running = running
         running.then(job.resolve, job.reject)
       }
     }
   }
 
-  /** Statements waiting for a lane right now. */
+  /** Statements waiting for a slot right now. */
   get waiting(): number {
     return this.#waiting.length - this.#head
   }

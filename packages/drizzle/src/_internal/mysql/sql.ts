@@ -1,14 +1,6 @@
-import { BATCH_MAX } from './coalesce.js'
-import { quoteMysql } from './ident.js'
-
-/**
- * Versions wrap below 2^21 so that a write can hand back (expiry ms, version) packed in the one
- * 63-bit integer MySQL returns with every OK packet: `LAST_INSERT_ID(expr)`. That is what keeps
- * writes at one round trip on servers without RETURNING (MySQL 8).
- */
-export const VERSION_BITS = 21n
-export const VERSION_LIMIT = 2097152
-const VERSION_MAX = VERSION_LIMIT - 1
+import { BATCH_MAX } from '../coalesce.js'
+import { quoteMysql } from '../ident.js'
+import { VERSION_LIMIT, VERSION_MAX } from './packing.js'
 
 // UTC_TIMESTAMP is the same for the whole statement and ignores the session time zone, and the
 // DATETIME columns store it verbatim, so neither app nor connection time zones matter.
@@ -72,10 +64,10 @@ export function mysqlStatements(table: string) {
   const t = TABLE
   // Updates that find their row by key name the primary key: a single-table UPDATE otherwise
   // asks InnoDB to estimate the range its WHERE could read on the expiry index, two B-tree
-  // descents per statement for a plan that is always the primary key (2–5 µs of MariaDB CPU in
-  // 91–111 per update, 5 in 34 per touch, measured). A SELECT by key needs no hint: it reads the row as a
-  // constant before any range is weighed.
+  // descents per statement for a plan that is always the primary key (docs/architecture-drizzle.md).
+  // A SELECT by key needs no hint: it reads the row as a constant before any range is weighed.
   const pk = `${TABLE} FORCE INDEX (PRIMARY)`
+  // Versions wrap below VERSION_LIMIT so the write's LAST_INSERT_ID packing holds (packing.ts).
   const next = `IF(version >= ${VERSION_MAX}, 1, version + 1)`
   // The expiry of a live row: idle ttl from now, never past created + maxAge.
   const liveExpiry = (maxAge: boolean) =>

@@ -1,5 +1,5 @@
-import { BATCH_MAX } from './coalesce.js'
-import { pgIndexName, quotePg } from './ident.js'
+import { BATCH_MAX } from '../coalesce.js'
+import { pgIndexName, quotePg } from '../ident.js'
 
 // The database clock, cut to the column precision so that what a write returns is what it stored.
 const NOW = `date_trunc('milliseconds', now())`

@@ -1,4 +1,4 @@
-import type { MysqlDone } from './mysql-store.js'
+import type { MysqlDone } from './client.js'
 
 /** A statement mysql2 prepared on one connection (its `PreparedStatementInfo`). */
 interface Prepared {
@@ -24,7 +24,7 @@ const UNKNOWN_STATEMENT = 1243
  * Prepared statements, each prepared once per connection and then executed directly. mysql2's
  * `execute` on a pool or connection instead queues a Prepare command on every call, which finds
  * the statement in an LRU keyed by a string it builds from the full SQL text (a new string, so it
- * is hashed in full each time): several µs of app CPU per statement for nothing new.
+ * is hashed in full each time): app CPU on every statement for nothing new.
  */
 export function preparedSender(core: object): (sql: string, values: unknown[], done: MysqlDone) => void {
   const statements = new WeakMap<object, Map<string, Prepared>>()

@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PgLanes, PIPELINE } from '../src/_internal/pg-lanes.js'
+import { PIPELINE, PostgresPool } from '../src/_internal/postgres-js/pool.js'
 import { pgStore } from '../src/pg.js'
 import { PG_URL, uniqueTable } from './_helpers/env.js'
 import { dropPgTables, reachPg } from './_helpers/reach.js'
@@ -11,8 +11,8 @@ afterAll(async () => {
   if (!reach.skip) await dropPgTables(table)
 })
 
-// The pool pgStore opens from a URL: one postgres.js client per connection (see PgLanes).
-describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
+// The pool pgStore opens from a URL: one postgres.js client per connection (see PostgresPool).
+describe.skipIf(reach.skip)('pgStore own pool (PostgresPool)', () => {
   const app = `lanes-${process.pid}-${Date.now()}`
   const admin = postgres(PG_URL, { max: 1, onnotice: () => {} })
   afterAll(() => admin.end({ timeout: 1 }))
@@ -44,7 +44,7 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
   })
 
   it('queues beyond the pipeline limit and answers every statement with its own result', async () => {
-    const lanes = new PgLanes(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
+    const lanes = new PostgresPool(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
     try {
       const jobs = Array.from({ length: PIPELINE + 150 }, (_, i) => lanes.query('SELECT $1::int AS n', [i]))
       expect(lanes.waiting).toBe(150)
@@ -59,7 +59,7 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
   it('a statement cancelled while it waits is never sent', async () => {
     const t = `${table}_cancel`
     await admin.unsafe(`CREATE TABLE "${t}" (n int)`)
-    const lanes = new PgLanes(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
+    const lanes = new PostgresPool(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
     try {
       const ahead = Array.from({ length: PIPELINE }, () => lanes.query('SELECT pg_sleep(0.001)', []))
       const kept = lanes.query(`INSERT INTO "${t}" VALUES (1)`, [])
@@ -88,7 +88,7 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
     }
     const make = () =>
       postgres(PG_URL, { max: 1, onnotice: () => {}, connection: { application_name: idleApp } })
-    const lanes = new PgLanes(make, 2, undefined, 100)
+    const lanes = new PostgresPool(make, 2, undefined, 100)
     try {
       // Two connections: a long statement keeps the first busy while the second answers.
       const slow = lanes.query('SELECT pg_sleep(1) AS slept', [])
@@ -112,7 +112,7 @@ describe.skipIf(reach.skip)('pgStore own pool (PgLanes)', () => {
   })
 
   it('end() rejects the statements still waiting for a lane', async () => {
-    const lanes = new PgLanes(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
+    const lanes = new PostgresPool(() => postgres(PG_URL, { max: 1, onnotice: () => {} }), 1)
     const busy = Array.from({ length: PIPELINE }, () => lanes.query('SELECT pg_sleep(0.001)', []))
     const late = lanes.query('SELECT 1', []).catch((e: unknown) => e)
     expect(lanes.waiting).toBe(1)
