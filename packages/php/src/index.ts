@@ -6,3 +6,7 @@ export {
   phpCodec,
   type RawMarker,
 } from './codec.js'
+// PHP's session ids
+export { type PhpIdsOptions, phpIds } from './ids.js'
+// Tables the stores (`@sessile/php/pg`, `@sessile/php/mysql`) read and write
+export { ADODB_SESSIONS2, PHP_SESSION_TABLE, type PhpColumns, type PhpStoreOptions } from './table.js'
