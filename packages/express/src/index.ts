@@ -1,2 +1,4 @@
 // The express-session store
 export { expressStore, PENDING_FIELD, SessileExpressStore } from './express-store.js'
+// A session shared with PHP: the plain PHPSESSID cookie, driving the manager directly
+export { type PhpSessionOptions, type PhpSessionRequest, phpSession } from './php-session.js'

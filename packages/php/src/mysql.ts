@@ -85,10 +85,22 @@ export async function phpMysqlStore(options: PhpMysqlStoreOptions): Promise<Sess
     if (c.expiry) p.push(ttl)
     return p
   }
-  if (c.ref) insertCols.push(q(c.ref)), insertVals.push('?')
-  if (c.expiry) insertCols.push(q(c.expiry)), insertVals.push(newExpiry(false))
-  if (c.created) insertCols.push(q(c.created)), insertVals.push('NOW()')
-  if (c.modified) insertCols.push(q(c.modified)), insertVals.push('NOW()')
+  if (c.ref) {
+    insertCols.push(q(c.ref))
+    insertVals.push('?')
+  }
+  if (c.expiry) {
+    insertCols.push(q(c.expiry))
+    insertVals.push(newExpiry(false))
+  }
+  if (c.created) {
+    insertCols.push(q(c.created))
+    insertVals.push('NOW()')
+  }
+  if (c.modified) {
+    insertCols.push(q(c.modified))
+    insertVals.push('NOW()')
+  }
   const insertSql = `INSERT INTO ${T} (${insertCols.join(', ')}) VALUES (${insertVals.join(', ')})`
 
   /** Delete each candidate only while it still matches; the affected-row count decides who reports it. */
@@ -142,7 +154,10 @@ export async function phpMysqlStore(options: PhpMysqlStoreOptions): Promise<Sess
     async update(r) {
       const sets = [`${D} = ?`]
       const params: unknown[] = [param(r.data)]
-      if (c.ref) sets.push(`${q(c.ref)} = ?`), params.push(r.ref)
+      if (c.ref) {
+        sets.push(`${q(c.ref)} = ?`)
+        params.push(r.ref)
+      }
       if (!r.keepExpiry) {
         if (c.expiry) {
           sets.push(`${q(c.expiry)} = ${newExpiry(r.maxAge !== undefined)}`)

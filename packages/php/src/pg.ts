@@ -79,8 +79,14 @@ export async function phpPgStore(options: PhpPgStoreOptions): Promise<SessionSto
   // Insert columns: what a PHP handler would write for a new session.
   const insertCols = [K, D]
   const insertVals = ['$1', '$2']
-  if (c.ref) insertCols.push(q(c.ref)), insertVals.push('$3')
-  if (c.expiry) insertCols.push(q(c.expiry)), insertVals.push(newExpiry(c.ref ? '$4' : '$3'))
+  if (c.ref) {
+    insertCols.push(q(c.ref))
+    insertVals.push('$3')
+  }
+  if (c.expiry) {
+    insertCols.push(q(c.expiry))
+    insertVals.push(newExpiry(c.ref ? '$4' : '$3'))
+  }
   // Only the parameters the statement names: PostgreSQL cannot type an unused one.
   const insertParams = (key: string, data: Buffer, ref: string, ttl: number): unknown[] => {
     const p: unknown[] = [key, param(data)]
@@ -88,8 +94,14 @@ export async function phpPgStore(options: PhpPgStoreOptions): Promise<SessionSto
     if (c.expiry) p.push(ttl)
     return p
   }
-  if (c.created) insertCols.push(q(c.created)), insertVals.push('now()')
-  if (c.modified) insertCols.push(q(c.modified)), insertVals.push('now()')
+  if (c.created) {
+    insertCols.push(q(c.created))
+    insertVals.push('now()')
+  }
+  if (c.modified) {
+    insertCols.push(q(c.modified))
+    insertVals.push('now()')
+  }
   const insertSql = `INSERT INTO ${T} (${insertCols.join(', ')}) VALUES (${insertVals.join(', ')})`
 
   const dialect: Dialect = {
