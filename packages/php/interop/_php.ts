@@ -1,5 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dbUnavailable, type Reachability } from '@sessile/core/testing'
 
@@ -62,6 +64,9 @@ export async function startPhp(env: Record<string, string>): Promise<PhpServer> 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  // CI names a folder where each server leaves its pid, to stop it even if this process dies.
+  const pidDir = process.env.SESSILE_PHP_PIDDIR
+  if (pidDir && child.pid) writeFileSync(join(pidDir, String(child.pid)), '')
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString()
@@ -72,6 +77,7 @@ export async function startPhp(env: Record<string, string>): Promise<PhpServer> 
       child.kill('SIGTERM')
       await exited
     }
+    if (pidDir && child.pid) rmSync(join(pidDir, String(child.pid)), { force: true })
   }
   const url = `http://127.0.0.1:${port}`
   for (let i = 0; ; i++) {
