@@ -1,10 +1,12 @@
 import { getRequestListener } from '@hono/node-server'
-import type { Sessions } from '@sessile/core'
+import type { Session, Sessions } from '@sessile/core'
 import { serveLoopback } from '@sessile/core/testing'
 import { type PhpSessionRequest, phpSession } from '@sessile/express'
 import { honoSession, type SessionEnv } from '@sessile/hono'
+import { koaPhpSession } from '@sessile/koa'
 import express from 'express'
 import { Hono } from 'hono'
+import Koa from 'koa'
 
 /** The Node side of the shared login: the same routes on Express and on Hono. */
 export async function expressApp(sessions: Sessions) {
@@ -40,4 +42,16 @@ export async function honoApp(sessions: Sessions) {
     return c.json({})
   })
   return serveLoopback(getRequestListener(app.fetch))
+}
+
+export async function koaApp(sessions: Sessions) {
+  const app = new Koa()
+  app.use(koaPhpSession(sessions))
+  app.use((ctx) => {
+    const session = ctx.state.session as Session
+    if (ctx.path === '/inc') session.set('counter', ((session.get('counter') as number) ?? 0) + 1)
+    if (ctx.path === '/logout') session.destroy()
+    ctx.body = { isNew: session.isNew, session: session.data }
+  })
+  return serveLoopback(app.callback())
 }

@@ -10,7 +10,7 @@ import { phpIds } from '../src/index.js'
 import { phpMysqlStore } from '../src/mysql.js'
 import { phpPgStore } from '../src/pg.js'
 import { MYSQL_URL, mysqlRaw, PG_URL, pgRaw, type Raw, reachMysql, reachPg, table } from '../test/_db.js'
-import { expressApp, honoApp } from './_apps.js'
+import { expressApp, honoApp, koaApp } from './_apps.js'
 import { Browser, type PhpServer, reachPhp, startPhp } from './_php.js'
 
 const php = reachPhp()
@@ -75,7 +75,7 @@ for (const engine of engines) {
 
       const phpGet = (b: Browser, q: string) => b.get(`${phpServer.url}/adodb-app.php?${q}`)
 
-      it('log in on PHP; Express and Hono see the user; Node counts, PHP shows it; PHP changes an array, Node sees it', async () => {
+      it('log in on PHP; Express, Hono and Koa see the user; Node counts, PHP shows it; PHP changes an array, Node sees it', async () => {
         const b = new Browser()
         const login = await phpGet(b, 'a=login&user=alice')
         expect(b.id).toMatch(/^[0-9a-v]{32}$/)
