@@ -75,7 +75,8 @@ export function koaPhpSession<T extends SessionData = SessionData>(
   if (!TOKEN.test(name)) fail('cookieName must be a cookie token')
   const path = options.path ?? '/'
   if (!path.startsWith('/') || /[;\s]/.test(path)) fail('path must start with "/" and hold no ";" or spaces')
-  if (options.domain !== undefined && !/^[A-Za-z0-9.-]+$/.test(options.domain)) fail('domain must be a host name')
+  if (options.domain !== undefined && !/^[A-Za-z0-9.-]+$/.test(options.domain))
+    fail('domain must be a host name')
   const sameSite = options.sameSite ?? 'Lax'
   if (!['Strict', 'Lax', 'None'].includes(sameSite)) fail("sameSite must be 'Strict', 'Lax' or 'None'")
   if (sameSite === 'None' && options.secure === false) fail("sameSite 'None' requires a Secure cookie")

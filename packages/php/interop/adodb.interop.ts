@@ -46,6 +46,7 @@ for (const engine of engines) {
       let phpServer: PhpServer
       let node: HttpAdapterApp
       let hono: HttpAdapterApp
+      let koa: HttpAdapterApp
       const sessions = () =>
         createSessions({
           store,
@@ -63,11 +64,13 @@ for (const engine of engines) {
         phpServer = await startPhp({ ...engine.env, SESS_TABLE: t, NOTIFY_LOG: log })
         node = await expressApp(s)
         hono = await honoApp(s)
+        koa = await koaApp(s)
       })
       afterAll(async () => {
         await phpServer?.stop()
         await node?.close()
         await hono?.close()
+        await koa?.close()
         await store?.close()
         await raw?.drop(t)
         await raw?.close()
@@ -83,18 +86,20 @@ for (const engine of engines) {
         const seen = await b.get(`${node.url}/whoami`)
         expect(seen.body).toEqual({ isNew: false, session: { userId: 'alice', cart: ['apple'] } })
         expect((await b.get(`${hono.url}/whoami`)).body.session).toEqual({ userId: 'alice', cart: ['apple'] })
+        expect((await b.get(`${koa.url}/whoami`)).body.session).toEqual({ userId: 'alice', cart: ['apple'] })
         await b.get(`${node.url}/inc`)
         await b.get(`${hono.url}/inc`)
+        await b.get(`${koa.url}/inc`)
         expect((await phpGet(b, 'a=show')).body.session).toEqual({
           userId: 'alice',
           cart: ['apple'],
-          counter: 2,
+          counter: 3,
         })
         await phpGet(b, 'a=push&item=plum')
         expect((await b.get(`${node.url}/whoami`)).body.session).toEqual({
           userId: 'alice',
           cart: ['apple', 'plum'],
-          counter: 2,
+          counter: 3,
         })
         const [row] = await raw.query(`SELECT expireref FROM "${t}" WHERE sesskey = $1`, [b.id])
         expect(row?.expireref).toBe('alice')
@@ -116,6 +121,14 @@ for (const engine of engines) {
         await phpGet(c, 'a=logout')
         const after = await c.get(`${node.url}/whoami`)
         expect(after.body).toEqual({ isNew: true, session: {} })
+
+        const d = new Browser()
+        await phpGet(d, 'a=login&user=dora')
+        const dId = d.id
+        await d.get(`${koa.url}/logout`)
+        expect(d.id).toBeNull()
+        d.id = dId
+        expect((await phpGet(d, 'a=show')).body.session).toEqual([])
       })
 
       it('a PHP object survives a Node request that changes another field, byte for byte', async () => {
