@@ -36,7 +36,7 @@ function value(depth: number): unknown {
     case 2:
       return randomInt(-1e9, 1e9)
     case 3:
-      return [0.1, -2.5, 1e-5, 3.14159, 1234.5678, -0.001][randomInt(6)]
+      return [0.1, -2.5, 1e-5, 2.71, 1234.5678, -0.001][randomInt(6)]
     case 4:
     case 5:
       return WORDS[randomInt(WORDS.length)]
