@@ -1,5 +1,5 @@
 import { type SessionData, SessionError } from '@sessile/core'
-import { Markers, toJson, Writer } from './_internal/encode.js'
+import { Markers, Prefixes, toJson, Writer } from './_internal/encode.js'
 import { gzcompress, gzuncompress, isZlib, rawurldecode, rawurlencode } from './_internal/layers.js'
 import { isRaw, malformed, Parser, type PhpValue, utf8OrNull } from './_internal/unserialize.js'
 
@@ -125,10 +125,12 @@ export function phpCodec(options: PhpCodecOptions = {}): PhpCodec {
       const entries: [string, PhpValue][] = Array.isArray(v)
         ? v.map((x, i) => [String(i), x])
         : Object.entries(v)
-      for (const [k, x] of entries) out[k] = toJson(x, markers, buf)
+      const prefixes = new Prefixes(buf)
+      for (const [k, x] of entries) out[k] = toJson(x, markers, prefixes)
       return out
     }
     let at = 0
+    const prefixes = new Prefixes(buf)
     while (at < buf.length) {
       const bar = buf.indexOf(0x7c, at)
       if (bar < 0) throw malformed('variable name without "|"', at)
@@ -136,7 +138,7 @@ export function phpCodec(options: PhpCodecOptions = {}): PhpCodec {
       if (name === null || name.length === 0 || name === '__proto__' || Object.hasOwn(out, name))
         throw malformed('bad variable name', at)
       const p = new Parser(buf, limits, bar + 1)
-      out[name] = toJson(p.value(0), markers, buf)
+      out[name] = toJson(p.value(0), markers, prefixes)
       at = p.pos
     }
     return out

@@ -120,3 +120,17 @@ describe('fuzzed PHP payloads', () => {
     }
   })
 })
+
+describe('many references', () => {
+  it('100,000 back-references read in linear time and write back byte for byte', () => {
+    const codec = phpCodec({ urlencode: false, maxSize: 4 * 1024 * 1024 })
+    const refs = Array.from({ length: 50_000 }, (_, i) => `i:${i};r:1;`).join('')
+    const payload = Buffer.from(`o|O:8:"stdClass":0:{}list|a:50000:{${refs}}`)
+    const t = performance.now()
+    const data = JSON.parse(JSON.stringify(codec.decodeSession(payload)))
+    expect(data.list).toHaveLength(50_000)
+    expect(data.list[49_999]).toMatchObject({ $php: 'ref' })
+    expect(codec.encodeSession(data).equals(payload)).toBe(true)
+    expect(performance.now() - t).toBeLessThan(10_000)
+  })
+})

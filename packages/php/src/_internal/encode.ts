@@ -43,21 +43,34 @@ export class Markers {
   }
 }
 
-/** Session-encoded bytes' prefix hash, the way both sides compute it. */
-export const prefixHash = (bytes: Uint8Array): string =>
-  createHash('sha256').update(bytes).digest('base64url')
+/**
+ * Hashes of the session bytes before each bound value, in one pass: values are met in payload
+ * order, so each hash extends the last (many references never cost quadratic time).
+ */
+export class Prefixes {
+  private readonly hash: Hash = createHash('sha256')
+  private pos = 0
+  constructor(private readonly session: Buffer) {}
+
+  before(at: number): string {
+    if (at < this.pos) return createHash('sha256').update(this.session.subarray(0, at)).digest('base64url')
+    this.hash.update(this.session.subarray(this.pos, at))
+    this.pos = at
+    return this.hash.copy().digest('base64url')
+  }
+}
 
 export function isMarker(v: object): boolean {
   return Object.hasOwn(v, '$php')
 }
 
 /** Convert a decoded PHP value to JSON-like data, markers in place of raw values. */
-export function toJson(v: PhpValue, markers: Markers, session: Buffer): unknown {
+export function toJson(v: PhpValue, markers: Markers, prefixes: Prefixes): unknown {
   if (v === null || typeof v !== 'object') return v
-  if (isRaw(v)) return markers.toJson(v, v.bound ? prefixHash(session.subarray(0, v.at)) : '')
-  if (Array.isArray(v)) return v.map((x) => toJson(x, markers, session))
+  if (isRaw(v)) return markers.toJson(v, v.bound ? prefixes.before(v.at) : '')
+  if (Array.isArray(v)) return v.map((x) => toJson(x, markers, prefixes))
   const out: Record<string, unknown> = {}
-  for (const [k, x] of Object.entries(v)) out[k] = toJson(x, markers, session)
+  for (const [k, x] of Object.entries(v)) out[k] = toJson(x, markers, prefixes)
   return out
 }
 
