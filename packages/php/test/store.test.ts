@@ -61,6 +61,13 @@ for (const engine of engines) {
         encodeURIComponent('userId|s:2:"u1";cart|a:2:{i:0;i:1;i:1;s:3:"two";}').replaceAll("'", '%27'),
       )
       expect(row?.expireref).toBe('u1')
+      // Without a ref, the row gets '' as ADOdb writes it when $USERID is unset, and reads as null.
+      const anon = await s.load(null)
+      anon.data.n = 1
+      const a = await s.commit(anon)
+      const [anonRow] = await raw.query(`SELECT expireref FROM "${t}" WHERE sesskey = $1`, [a.id])
+      expect(anonRow?.expireref).toBe('')
+      expect((await store.read(a.id))?.ref).toBeNull()
       // PHP changes it behind Node's back.
       await raw.query(`UPDATE "${t}" SET sessdata = $1 WHERE sesskey = $2`, [
         phpCodec().encode({ userId: 'u1', n: 41 }).toString(),
