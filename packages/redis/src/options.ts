@@ -44,7 +44,12 @@ export interface RedisStoreOptions {
    * @default console.warn
    */
   onWarning?: ((message: string) => void) | false
-  /** Extra ioredis options for the client the store makes (ignored with `client`). @default {} */
+  /**
+   * Extra ioredis options for the client the store makes (ignored with `client`). The store sets
+   * `maxRetriesPerRequest: 3`, so a request fails fast with `E_STORE` while Redis is down (the
+   * client keeps reconnecting); pass your own value to change it.
+   * @default { maxRetriesPerRequest: 3 }
+   */
   redisOptions?: RedisOptions
   /** Extra ioredis cluster options for the cluster client the store makes. @default {} */
   clusterOptions?: ClusterOptions

@@ -6,15 +6,15 @@ const SOURCE = 'redis'
 
 /** Split `'redis://a:1,redis://b:2'` or an array into URLs, checking each scheme. */
 export function parseUrls(url: string | string[]): string[] {
-  const list = (Array.isArray(url) ? url : url.split(',')).map((u) => (typeof u === 'string' ? u.trim() : u))
-  if (list.length === 0 || list.some((u) => typeof u !== 'string' || !/^rediss?:\/\/[^/]/i.test(u))) {
+  const list: unknown[] = Array.isArray(url) ? url : typeof url === 'string' ? url.split(',') : [url]
+  if (list.length === 0 || list.some((u) => typeof u !== 'string' || !/^rediss?:\/\/[^/]/i.test(u.trim()))) {
     throw new SessionError(
       'E_OPTION',
       SOURCE,
       'url must be a redis:// or rediss:// URL, or several of them for a cluster',
     )
   }
-  return list
+  return (list as string[]).map((u) => u.trim())
 }
 
 /** Make the client the options ask for; `owned` says whether the store must close it. */
@@ -28,16 +28,20 @@ export function makeClient(options: RedisStoreOptions): { client: RedisClient; o
   }
   const urls = parseUrls(options.url ?? 'redis://127.0.0.1:6379')
   if (urls.length > 1 || options.cluster === true) {
-    const first = new URL(urls[0] as string)
+    const parsed = urls.map((u) => {
+      try {
+        return new URL(u)
+      } catch {
+        throw new SessionError('E_OPTION', SOURCE, `cannot parse the cluster node URL ${JSON.stringify(u)}`)
+      }
+    })
+    const first = parsed[0] as URL
     const tls = first.protocol === 'rediss:'
     const auth = {
       ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
       ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
     }
-    const nodes = urls.map((u) => {
-      const p = new URL(u)
-      return { host: p.hostname, port: p.port ? Number(p.port) : 6379 }
-    })
+    const nodes = parsed.map((p) => ({ host: p.hostname, port: p.port ? Number(p.port) : 6379 }))
     const cluster = new Cluster(nodes, {
       ...options.clusterOptions,
       redisOptions: {
@@ -48,5 +52,8 @@ export function makeClient(options: RedisStoreOptions): { client: RedisClient; o
     })
     return { client: cluster, owned: true }
   }
-  return { client: new Redis(urls[0] as string, { ...options.redisOptions }), owned: true }
+  // A request should fail fast with E_STORE while Redis is down, not wait in the offline queue
+  // through 20 reconnect attempts; the client keeps reconnecting in the background all the same.
+  const client = new Redis(urls[0] as string, { maxRetriesPerRequest: 3, ...options.redisOptions })
+  return { client, owned: true }
 }
