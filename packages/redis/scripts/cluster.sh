@@ -3,6 +3,8 @@
 #   bash scripts/cluster.sh start       start it, print the seed list (REDIS_CLUSTER_NODES)
 #   bash scripts/cluster.sh stop        stop the nodes by their own pids and remove the data dir
 #   bash scripts/cluster.sh run -- CMD  start, run CMD with REDIS_CLUSTER_NODES set, always stop
+#   bash scripts/cluster.sh kill-node PORT   SIGKILL one node (failover tests)
+#   bash scripts/cluster.sh start-node PORT  start a killed node again; it rejoins from its nodes.conf
 # REDIS_CLUSTER_PORT (default 7300) is the first of six consecutive ports; REDIS_CLUSTER_DIR
 # (default /tmp/sessile-redis-cluster-<port>) holds each node's config, log and pid file.
 set -euo pipefail
@@ -17,37 +19,44 @@ NODES=${NODES%,}
 stop() {
   [[ -d "$DIR" ]] || return 0
   for p in "${PORTS[@]}"; do
-    local f="$DIR/$p/redis.pid"
-    if [[ -f "$f" ]]; then
-      local pid
-      pid=$(cat "$f")
-      # Only a redis-server of this data dir: a reused pid must not be killed.
-      if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "redis-server.*:$p"; then
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-      fi
+    # Only a redis-server of this data dir: a reused pid must not be killed.
+    local pid
+    pid=$(node_pid "$p")
+    if [[ -n "$pid" ]]; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
     fi
   done
   rm -rf "$DIR"
   echo "cluster on ports ${PORTS[0]}-${PORTS[5]} stopped, $DIR removed"
 }
 
+node_pid() { # port: the pid of this data dir's live redis-server on that port, or nothing
+  local f="$DIR/$1/redis.pid" pid
+  [[ -f "$f" ]] || return 0
+  pid=$(cat "$f")
+  if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "redis-server.*:$1"; then
+    echo "$pid"
+  fi
+}
+
+start_node() { # port
+  local p=$1
+  mkdir -p "$DIR/$p"
+  # No persistence (a test cluster); a short node timeout so a killed master fails over in seconds.
+  redis-server --port "$p" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
+    --dir "$DIR/$p" --pidfile "$DIR/$p/redis.pid" --logfile "$DIR/$p/redis.log" \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --save '' --appendonly no --maxmemory-policy noeviction
+  for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 start() {
   command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2; exit 1; }
   stop >/dev/null
   mkdir -p "$DIR"
-  for p in "${PORTS[@]}"; do
-    mkdir -p "$DIR/$p"
-    # No persistence (a test cluster); a short node timeout so a killed master fails over in seconds.
-    redis-server --port "$p" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
-      --dir "$DIR/$p" --pidfile "$DIR/$p/redis.pid" --logfile "$DIR/$p/redis.log" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-      --save '' --appendonly no --maxmemory-policy noeviction
-  done
-  for p in "${PORTS[@]}"; do
-    for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  done
+  for p in "${PORTS[@]}"; do start_node "$p"; done
   local hosts=()
   for p in "${PORTS[@]}"; do hosts+=("127.0.0.1:$p"); done
   redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >"$DIR/create.log"
@@ -70,10 +79,16 @@ case "${1:-}" in
     trap stop EXIT
     trap 'exit 130' INT TERM
     start
-    REDIS_CLUSTER_NODES=$NODES "$@"
+    REDIS_CLUSTER_NODES=$NODES REDIS_CLUSTER_DIR=$DIR REDIS_CLUSTER_PORT=$PORT "$@"
     ;;
+  kill-node)
+    pid=$(node_pid "${2:?port}")
+    [[ -n "$pid" ]] || { echo "no node of $DIR runs on port $2" >&2; exit 1; }
+    kill -9 "$pid"
+    ;;
+  start-node) start_node "${2:?port}" ;;
   *)
-    echo "usage: $0 start|stop|run -- command" >&2
+    echo "usage: $0 start|stop|run -- command|kill-node PORT|start-node PORT" >&2
     exit 2
     ;;
 esac
