@@ -80,3 +80,17 @@ describe('options are checked at construction', () => {
     expect(shardKeys('p:', 7)).toMatchObject({ tag: 'p:{7}', exp: 'p:{7}:exp', refs: 'p:{7}:refs' })
   })
 })
+
+describe('shardOf', () => {
+  it('hashes the UTF-8 bytes, so an ASCII key and its non-ASCII neighbours use one definition', () => {
+    const fnv = (bytes: Buffer) => {
+      let h = 0x811c9dc5
+      for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0
+      return h
+    }
+    for (const key of ['abc', 'key-1', 'ключ-💡', 'nëar', '\u007f', 'x'.repeat(255)]) {
+      expect(shardOf(key, 16)).toBe(fnv(Buffer.from(key, 'utf8')) % 16)
+      expect(shardOf(key, 7)).toBe(fnv(Buffer.from(key, 'utf8')) % 7)
+    }
+  })
+})

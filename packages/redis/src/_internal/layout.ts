@@ -28,6 +28,14 @@ export const rowKey = (tag: string, key: string): string => `${tag}:k:${key}`
 export function shardOf(key: string, shards: number): number {
   if (shards === 1) return 0
   let h = 0x811c9dc5
+  // Session ids are ASCII: their UTF-16 code units are their UTF-8 bytes, no Buffer needed.
+  if (/^[\x00-\x7f]*$/.test(key)) {
+    for (let i = 0; i < key.length; i++) {
+      h ^= key.charCodeAt(i)
+      h = Math.imul(h, 0x01000193) >>> 0
+    }
+    return h % shards
+  }
   for (const b of Buffer.from(key, 'utf8')) {
     h ^= b
     h = Math.imul(h, 0x01000193) >>> 0

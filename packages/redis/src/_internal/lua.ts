@@ -52,18 +52,31 @@ else
   redis.call('DEL', KEYS[1])
 end
 local expiry
-if mode == 'update' and ARGV[10] == '1' then
+local keep = live and mode == 'update' and ARGV[10] == '1'
+if keep then
   expiry = tonumber(row[2])
 else
   expiry = now + tonumber(ARGV[6])
   if ARGV[7] ~= '' then expiry = math.min(expiry, created + tonumber(ARGV[7])) end
+  -- touchSlack: an expiry that would move forward by less than this stays, so repeated writes
+  -- leave the TTL and the expiry index alone.
+  if live and expiry >= tonumber(row[2]) and expiry - tonumber(row[2]) < math.min(1000, math.floor(tonumber(ARGV[6]) / 100)) then
+    expiry = tonumber(row[2])
+    keep = true
+  end
 end
-redis.call('HSET', KEYS[1], 'd', ARGV[4], 'c', created, 'm', now, 'e', expiry, 'v', version)
 local ref = ARGV[5]
-if ref ~= '' then redis.call('HSET', KEYS[1], 'r', ref) else redis.call('HDEL', KEYS[1], 'r') end
+if live then
+  redis.call('HSET', KEYS[1], 'd', ARGV[4], 'm', now, 'e', expiry, 'v', version)
+else
+  redis.call('HSET', KEYS[1], 'd', ARGV[4], 'c', created, 'm', now, 'e', expiry, 'v', version)
+end
+if ref ~= '' then redis.call('HSET', KEYS[1], 'r', ref) elseif live then redis.call('HDEL', KEYS[1], 'r') end
 if live and row[4] and row[4] == ARGV[9] then redis.call('HDEL', KEYS[1], 'l', 'le') end
-redis.call('PEXPIREAT', KEYS[1], expiry)
-redis.call('ZADD', KEYS[2], expiry, key)
+if not keep then
+  redis.call('PEXPIREAT', KEYS[1], expiry)
+  redis.call('ZADD', KEYS[2], expiry, key)
+end
 if not live then redis.call('ZADD', KEYS[3], 0, key) end
 local old = redis.call('HGET', KEYS[4], key) or ''
 if old ~= ref then
@@ -94,8 +107,11 @@ local r = redis.call('HMGET', KEYS[1], 'c', 'e', 'l')
 if not r[2] or tonumber(r[2]) <= now then return 0 end
 local expiry = now + tonumber(ARGV[2])
 if ARGV[3] ~= '' then expiry = math.min(expiry, tonumber(r[1]) + tonumber(ARGV[3])) end
-redis.call('HSET', KEYS[1], 'e', expiry)
 if r[3] and r[3] == ARGV[4] then redis.call('HDEL', KEYS[1], 'l', 'le') end
+-- touchSlack: a move forward by less than 1 % of the ttl (at most 1 s) is not written.
+local cur = tonumber(r[2])
+if expiry >= cur and expiry - cur < math.min(1000, math.floor(tonumber(ARGV[2]) / 100)) then return 1 end
+redis.call('HSET', KEYS[1], 'e', expiry)
 redis.call('PEXPIREAT', KEYS[1], expiry)
 redis.call('ZADD', KEYS[2], expiry, ARGV[1])
 return 1
