@@ -29,18 +29,18 @@ export function shardOf(key: string, shards: number): number {
   if (shards === 1) return 0
   let h = 0x811c9dc5
   // Session ids are ASCII: their UTF-16 code units are their UTF-8 bytes, no Buffer needed.
-  if (/^[\x00-\x7f]*$/.test(key)) {
-    for (let i = 0; i < key.length; i++) {
-      h ^= key.charCodeAt(i)
-      h = Math.imul(h, 0x01000193) >>> 0
-    }
-    return h % shards
-  }
-  for (const b of Buffer.from(key, 'utf8')) {
-    h ^= b
-    h = Math.imul(h, 0x01000193) >>> 0
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c >= 0x80) return fnvBytes(Buffer.from(key, 'utf8')) % shards
+    h = Math.imul(h ^ c, 0x01000193) >>> 0
   }
   return h % shards
+}
+
+function fnvBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0
+  return h
 }
 
 export function checkPrefix(source: string, prefix: unknown): string {
