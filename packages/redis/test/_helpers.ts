@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { dbUnavailable } from '@sessile/core/testing'
 import { Redis } from 'ioredis'
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
+export const REDIS_URL = process.env.SESSILE_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 
 /** A prefix of this run only: tests share the machine's Redis and delete only their own keys. */
 export const uniquePrefix = (): string => `sessile-test-${randomBytes(6).toString('hex')}:`

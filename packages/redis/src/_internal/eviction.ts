@@ -7,6 +7,16 @@ import type { RedisClient } from '../options.js'
  * services often refuse CONFIG: then nothing can be said, and nothing is warned.
  */
 export async function checkEviction(client: RedisClient, warn: (message: string) => void): Promise<void> {
+  // A cluster knows its masters only once it has loaded the slot map.
+  if (client instanceof Cluster && client.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000).unref()
+      client.once('ready', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
   const nodes = client instanceof Cluster ? client.nodes('master') : [client]
   for (const node of nodes) {
     let policy: string | undefined
