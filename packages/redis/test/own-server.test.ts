@@ -158,3 +158,33 @@ describe.skipIf(reach.skip)('maxmemory-policy', () => {
     }
   })
 })
+
+describe.skipIf(reach.skip)('at maxmemory under noeviction', () => {
+  it('refuses writes with E_STORE, writes nothing partial, and still reads', async () => {
+    await stopServer()
+    await startServer('--maxmemory', '2mb', '--maxmemory-policy', 'noeviction')
+    const store = redisStore({ url: `redis://127.0.0.1:${PORT}`, prefix: 'oom:', onWarning: false })
+    try {
+      const data = new Uint8Array(64 * 1024).fill(1)
+      await store.write({ key: 'first', data, ref: 'u', mode: 'insert', ttl: 60_000 })
+      let refused: unknown
+      let written = 1
+      for (let i = 0; i < 200 && refused === undefined; i++) {
+        try {
+          await store.write({ key: `k${i}`, data, ref: 'u', mode: 'insert', ttl: 60_000 })
+          written++
+        } catch (error) {
+          refused = error
+        }
+      }
+      expect(isSessionError(refused) && refused.code === 'E_STORE').toBe(true)
+      expect(String((refused as Error).message)).toMatch(/OOM|maxmemory/)
+      // Every row that was acknowledged is whole and indexed; the refused one left nothing.
+      expect(await store.count()).toBe(written)
+      expect((await store.read('first'))?.data.byteLength).toBe(data.byteLength)
+      expect((await store.findByRef('u')).length).toBe(written)
+    } finally {
+      await store.close()
+    }
+  })
+})

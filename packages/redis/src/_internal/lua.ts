@@ -47,8 +47,10 @@ local created, version = now, 1
 if live then
   created = tonumber(row[1])
   version = tonumber(row[3]) + 1
-else
-  -- A leftover without a live expiry (should not exist) must not lend its lease or fields.
+elseif row[2] then
+  -- A leftover without a live expiry (should not exist) must not lend its lease or fields. Only
+  -- then: Redis checks maxmemory at a script's first write only, so the first write must be the
+  -- HSET that grows memory, never a DEL, or a full Redis would take the whole script.
   redis.call('DEL', KEYS[1])
 end
 local expiry
