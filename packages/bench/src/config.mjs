@@ -21,6 +21,7 @@ export const config = {
   quick,
   pgUrl: env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mysqlUrl: env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  redisUrl: env.SESSILE_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
   /** HTTP rounds: each warm server gets one window per round; medians are reported. */
   runs: int('BENCH_RUNS', quick ? 2 : 10),
   /** Rounds of the store operations (short windows, so more of them than HTTP runs). */

@@ -7,10 +7,12 @@ import { mysqlStore } from '@sessile/drizzle/mysql'
 import { pgStore } from '@sessile/drizzle/pg'
 import { expressStore } from '@sessile/express'
 import { aesGcm, gzip } from '@sessile/filters'
+import { redisStore } from '@sessile/redis'
+import RedisStore from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
 import { sessionData } from './payload.mjs'
-import { createCpsTable, mysqlPool } from './store-contenders.mjs'
+import { createCpsTable, dropRedisPrefix, mysqlPool, redisClient } from './store-contenders.mjs'
 
 const require = createRequire(import.meta.url)
 const connectPgSimple = require('connect-pg-simple')
@@ -23,7 +25,20 @@ const poolSize = Number(process.env.BENCH_POOL)
 const TTL = 30 * 60_000
 
 let pool
+let redis
+let redisCommands = 0
 const cleanups = []
+
+/** A Redis client whose every command is counted: the commands per request of the Redis contenders. */
+function countedRedis() {
+  const client = redisClient()
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (command, stream) => {
+    redisCommands++
+    return send(command, stream)
+  }
+  return client
+}
 
 // 'sessile pg serialized' is 'sessile pg' in serialised mode (lease on the row), for the
 // shared-session scenario.
@@ -76,6 +91,30 @@ async function makeStore() {
     case 'sessile mysql+filters': {
       pool = mysqlPool()
       const sessions = createSessions({ store: mysqlStore({ client: pool, table }), ...sessileOptions() })
+      const store = expressStore(sessions)
+      return { store, genid: store.genid }
+    }
+    case 'connect-redis': {
+      redis = countedRedis()
+      const prefix = `${table}:`
+      const store = new RedisStore({ client: redis, prefix })
+      cleanups.push(async () => {
+        await dropRedisPrefix(redis, prefix)
+        redis.disconnect()
+      })
+      return { store }
+    }
+    case 'sessile redis': {
+      redis = countedRedis()
+      const sessions = createSessions({
+        store: redisStore({ client: redis, prefix: `${table}:`, onWarning: false }),
+        ...sessileOptions(),
+      })
+      cleanups.push(async () => {
+        await sessions.store.clear()
+        await sessions.store.close()
+        redis.disconnect()
+      })
       const store = expressStore(sessions)
       return { store, genid: store.genid }
     }
@@ -147,13 +186,13 @@ app.use((error, _req, res, _next) => {
 })
 
 const server = app.listen(0, '127.0.0.1', async () => {
-  const base = pool ? await mysqlCounters() : null
+  const base = pool ? await mysqlCounters() : redis ? { redisCommands } : null
   process.send({ type: 'ready', port: server.address().port, counters: base })
 })
 
 process.on('message', async (msg) => {
   if (msg.type === 'counters') {
-    process.send({ type: 'counters', counters: await mysqlCounters(), served })
+    process.send({ type: 'counters', counters: redis ? { redisCommands } : await mysqlCounters(), served })
   } else if (msg.type === 'stop') {
     server.close()
     server.closeAllConnections?.()

@@ -2,7 +2,9 @@
 // existing session cookie. Statements per request are counted on the database side:
 // - PostgreSQL: transactions (every statement here is its own) of a database created for this
 //   run only, read from pg_stat_database after the server's pool has closed and flushed them;
-// - MariaDB: SHOW SESSION STATUS Com_* summed over the server's own pool connections.
+// - MariaDB: SHOW SESSION STATUS Com_* summed over the server's own pool connections;
+// - Redis: commands the server's own ioredis client sent (counted in the server process; the
+//   machine's Redis is shared, so its server-wide counters would count others' commands).
 // Just over 300 lines: the windows, the warm-up and the counting belong to one scenario loop.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -22,6 +24,8 @@ export const HTTP_CONTENDERS = [
   { name: 'express-mysql-session', db: 'mysql' },
   { name: 'sessile mysql', db: 'mysql' },
   { name: 'sessile mysql+filters', db: 'mysql' },
+  { name: 'connect-redis', db: 'redis' },
+  { name: 'sessile redis', db: 'redis' },
   { name: 'memory', db: 'memory' },
 ]
 
@@ -196,6 +200,8 @@ async function finishLive(live, pg, log) {
     await dropDatabase(own, log)
   }
   if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
+  if (contender.db === 'redis')
+    statements = (counters.redisCommands - server.baseCounters.redisCommands) / served
   log(`http ${contender.name}: ${statements.toFixed(2)} statements/request over ${served} requests`)
   return statements
 }
@@ -251,7 +257,7 @@ export async function benchHttp(log, parts) {
       // Per route and database, the peer's and Sessile's servers are started once and warmed up,
       // then take turns in windows, in an order that rotates from round to round: a ratio compares
       // neighbouring windows of warm servers, and no contender always runs first.
-      const groups = ['pg', 'mysql', 'memory']
+      const groups = ['pg', 'mysql', 'redis', 'memory']
         .map((db) => contenders.filter((c) => c.db === db))
         .filter((g) => g.length > 0)
       for (const [route, path, sessions] of [

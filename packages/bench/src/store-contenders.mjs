@@ -10,7 +10,10 @@ import { createSessions, encodeEnvelope, serialize } from '@sessile/core'
 import { mysqlStore } from '@sessile/drizzle/mysql'
 import { pgStore } from '@sessile/drizzle/pg'
 import { pgliteStore } from '@sessile/drizzle/pglite'
+import { redisStore } from '@sessile/redis'
+import RedisStore from 'connect-redis'
 import expressSession from 'express-session'
+import { Redis } from 'ioredis'
 import mysql from 'mysql2'
 import postgres from 'postgres'
 import { config } from './config.mjs'
@@ -156,6 +159,50 @@ function rawMysql() {
   }
 }
 
+/** A client on the machine's Redis for one contender (one connection each, as each would have). */
+export const redisClient = () => new Redis(config.redisUrl, { maxRetriesPerRequest: 3 })
+
+/** Delete every key under `prefix` (SCAN + UNLINK), never FLUSHDB: the Redis is shared. */
+export async function dropRedisPrefix(client, prefix) {
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) await client.unlink(...keys)
+  } while (cursor !== '0')
+}
+
+/**
+ * Raw ioredis: the Redis floor. One command per operation on a plain string key, the shape
+ * connect-redis keeps: GET; SET XX KEEPTTL (an update of a live session keeping its expiry);
+ * SET NX PX (insert); PEXPIRE XX (touch of a live one); DEL.
+ */
+function rawRedis() {
+  const prefix = `${uniqueTable('bench_raw_redis')}:`
+  // Connected in setup: contenders of other databases are made and filtered out, never closed.
+  let client
+  let bytes
+  return {
+    name: 'raw ioredis',
+    db: 'redis',
+    kind: 'raw',
+    async setup(data) {
+      client = redisClient()
+      bytes = Buffer.from(await payloadBytes(data))
+    },
+    read: (key) => client.getBuffer(prefix + key),
+    update: (key) => client.set(prefix + key, bytes, 'XX', 'KEEPTTL'),
+    insert: (key) => client.set(prefix + key, bytes, 'PX', TTL, 'NX'),
+    touch: (key) => client.pexpire(prefix + key, TTL, 'XX'),
+    destroy: (key) => client.del(prefix + key),
+    async close() {
+      if (!client) return
+      await dropRedisPrefix(client, prefix).catch(() => {})
+      client.disconnect()
+    },
+  }
+}
+
 /**
  * connect-pg-simple's table.sql, with index names made unique: its own names a fixed
  * "session_pkey", which collides as soon as two of its tables share a schema.
@@ -242,6 +289,19 @@ function expressMysql() {
   })
 }
 
+function connectRedis() {
+  return peer('connect-redis', 'redis', async () => {
+    const client = redisClient()
+    const prefix = `${uniqueTable('bench_cr')}:`
+    const store = new RedisStore({ client, prefix })
+    return {
+      store,
+      drop: () => dropRedisPrefix(client, prefix),
+      end: async () => client.disconnect(),
+    }
+  })
+}
+
 /** Sessile through the SessionStore contract: what every adapter drives. */
 function sessileStore(name, db, makeStore) {
   let store
@@ -263,7 +323,7 @@ function sessileStore(name, db, makeStore) {
     kind: 'sessile',
     async setup(data) {
       store = makeStore()
-      await store.ensureSchema()
+      await store.ensureSchema?.()
       bytes = await payloadBytes(data)
     },
     read: (key) => store.read(key),
@@ -295,7 +355,7 @@ function sessileManager(name, db, makeStore) {
     kind: 'manager',
     async setup(data) {
       const store = makeStore()
-      await store.ensureSchema()
+      await store.ensureSchema?.()
       sessions = createSessions({ store, idleTimeout: TTL, absoluteTimeout: MAX_AGE })
       base = data
     },
@@ -351,6 +411,10 @@ async function dropSessileTable(store) {
 }
 
 const pgS = () => pgStore({ url: config.pgUrl, table: uniqueTable('bench_sessile_pg'), max: config.pool })
+// The store's own client has the same settings as the raw and connect-redis ones (one connection,
+// maxRetriesPerRequest 3).
+const redisS = () =>
+  redisStore({ url: config.redisUrl, prefix: `${uniqueTable('bench_sessile_redis')}:`, onWarning: false })
 const myS = () =>
   mysqlStore({ url: config.mysqlUrl, table: uniqueTable('bench_sessile_my'), connectionLimit: config.pool })
 
@@ -365,6 +429,10 @@ export function storeContenders() {
     expressMysql(),
     sessileStore('Sessile mysql (store)', 'mysql', myS),
     sessileManager('Sessile mysql (manager)', 'mysql', myS),
+    rawRedis(),
+    connectRedis(),
+    sessileStore('Sessile redis (store)', 'redis', redisS),
+    sessileManager('Sessile redis (manager)', 'redis', redisS),
     rawPglite(),
     sessileStore('Sessile PGlite (store)', 'pglite', () =>
       pgliteStore({ table: uniqueTable('bench_sessile_pgl') }),

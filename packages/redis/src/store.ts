@@ -1,0 +1,338 @@
+import {
+  type DestroyHint,
+  type LeaseRequest,
+  type LeaseResult,
+  type ListOptions,
+  type ReadResult,
+  SessionError,
+  type SessionInfo,
+  type SessionRef,
+  type SessionStore,
+  type StoredSession,
+  storeError,
+  type TouchRequest,
+  validateDestroyHint,
+  validateKey,
+  validateLease,
+  validateLimit,
+  validateRef,
+  validateToken,
+  validateTouch,
+  validateWrite,
+  type WriteRequest,
+  type WriteResult,
+} from '@sessile/core'
+import { makeClient } from './_internal/connect.js'
+import { run } from './_internal/eval.js'
+import { checkEviction } from './_internal/eviction.js'
+import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
+import { SCRIPTS, type Script } from './_internal/lua.js'
+import type { RedisClient, RedisStoreOptions } from './options.js'
+
+const SOURCE = 'redis'
+const DEFAULT_MAX_DATA_BYTES = 16 * 1024 * 1024
+
+type Reply = Buffer | number | null | Reply[]
+
+const str = (b: Reply | undefined): string => (b === null || b === undefined ? '' : b.toString())
+const num = (b: Reply | undefined): number => Number(str(b))
+const refOf = (b: Reply | undefined): string | null => {
+  const s = str(b)
+  return s === '' ? null : s
+}
+const bytes = (b: Reply | undefined): Uint8Array => {
+  if (!Buffer.isBuffer(b)) return new Uint8Array(0)
+  // A copy of exactly the payload: the reply's buffer may be a slice of a larger pool.
+  return new Uint8Array(b)
+}
+
+// Binary order of UTF-8, the order Redis sorts members in.
+const cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+
+/** A session store on one Redis or a Redis Cluster (ioredis). See {@link redisStore}. */
+export class RedisStore implements SessionStore {
+  readonly name = SOURCE
+  readonly maxDataBytes: number
+  /** The ioredis client, for health checks; do not write to the store's keys with it. */
+  readonly client: RedisClient
+  readonly #owned: boolean
+  readonly #shards: ShardKeys[]
+  readonly #warn: ((message: string) => void) | false
+  #checked = false
+  #sweepFrom = 0
+  #closed = false
+
+  constructor(options: RedisStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new SessionError('E_OPTION', SOURCE, 'options must be an object')
+    }
+    const prefix = checkPrefix(SOURCE, options.prefix ?? 'sessile:')
+    const shards = checkShards(SOURCE, options.shards ?? 16)
+    const max = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES
+    if (!Number.isInteger(max) || max < 1 || max > 512 * 1024 * 1024) {
+      throw new SessionError('E_OPTION', SOURCE, 'maxDataBytes must be a whole number from 1 to 512 MiB')
+    }
+    if (
+      options.onWarning !== undefined &&
+      options.onWarning !== false &&
+      typeof options.onWarning !== 'function'
+    ) {
+      throw new SessionError('E_OPTION', SOURCE, 'onWarning must be a function or false')
+    }
+    this.maxDataBytes = max
+    this.#warn = options.onWarning ?? ((m: string) => console.warn(m))
+    this.#shards = Array.from({ length: shards }, (_, i) => shardKeys(prefix, i))
+    const { client, owned } = makeClient(options)
+    this.client = client
+    this.#owned = owned
+    // Failures reach callers as E_STORE; the client reconnects by itself. Without a listener,
+    // ioredis would print every reconnect error of an owned client.
+    if (owned) client.on('error', () => {})
+  }
+
+  #shard(key: string): ShardKeys {
+    return this.#shards[shardOf(key, this.#shards.length)] as ShardKeys
+  }
+
+  async #run(
+    action: string,
+    script: Script,
+    keys: string[],
+    args: (string | Buffer | number)[],
+  ): Promise<Reply> {
+    if (this.#closed) throw new SessionError('E_STORE', SOURCE, 'the store is closed')
+    if (!this.#checked) {
+      this.#checked = true
+      if (this.#warn) void checkEviction(this.client, this.#warn).catch(() => {})
+    }
+    try {
+      return (await run(this.client, script, keys, args)) as Reply
+    } catch (error) {
+      throw storeError(SOURCE, action, error)
+    }
+  }
+
+  #index(s: ShardKeys): string[] {
+    return [s.exp, s.keys, s.refOf, s.refs]
+  }
+
+  /** Run a script on every shard at once (one slot each) and collect the replies. */
+  #everyShard(action: string, script: Script, args: (string | number)[]): Promise<Reply[][]> {
+    return Promise.all(
+      this.#shards.map(
+        async (s) => (await this.#run(action, script, this.#index(s), [s.tag, ...args])) as Reply[],
+      ),
+    )
+  }
+
+  async read(key: string): Promise<ReadResult | null> {
+    validateKey(SOURCE, key)
+    const s = this.#shard(key)
+    const r = (await this.#run('read', SCRIPTS.read, [rowKey(s.tag, key)], [])) as Reply[]
+    if (r.length === 1) return null
+    return {
+      key,
+      data: bytes(r[1]),
+      ref: refOf(r[2]),
+      created: new Date(num(r[3])),
+      modified: new Date(num(r[4])),
+      expiry: new Date(num(r[5])),
+      version: num(r[6]),
+      now: new Date(num(r[0])),
+    }
+  }
+
+  async write(req: WriteRequest): Promise<WriteResult> {
+    validateWrite(SOURCE, req, this.maxDataBytes)
+    const s = this.#shard(req.key)
+    const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
+    const r = (await this.#run(
+      'write',
+      SCRIPTS.write,
+      [rowKey(s.tag, req.key), s.exp, s.keys, s.refOf, s.refs],
+      [
+        s.tag,
+        req.key,
+        req.mode,
+        data,
+        req.ref ?? '',
+        req.ttl,
+        req.maxAge ?? '',
+        req.version ?? '',
+        req.lease ?? '',
+        req.keepExpiry === true ? '1' : '0',
+      ],
+    )) as Reply[]
+    if (r[0] === 1) return { ok: true, version: num(r[1]), expiry: new Date(num(r[2])) }
+    return { ok: false, reason: str(r[1]) as 'exists' | 'missing' | 'conflict' }
+  }
+
+  async touch(req: TouchRequest): Promise<boolean> {
+    validateTouch(SOURCE, req)
+    const s = this.#shard(req.key)
+    const r = await this.#run(
+      'touch',
+      SCRIPTS.touch,
+      [rowKey(s.tag, req.key), s.exp],
+      [req.key, req.ttl, req.maxAge ?? '', req.lease ?? ''],
+    )
+    return r === 1
+  }
+
+  async lease(req: LeaseRequest): Promise<LeaseResult> {
+    validateLease(SOURCE, req)
+    const s = this.#shard(req.key)
+    const r = (await this.#run(
+      'lease',
+      SCRIPTS.lease,
+      [rowKey(s.tag, req.key)],
+      [req.token, req.ttl],
+    )) as Reply[]
+    const status = str(r[0])
+    if (status === 'missing') return { ok: false, reason: 'missing' }
+    if (status === 'held') return { ok: false, reason: 'held', wait: num(r[1]) }
+    return {
+      ok: true,
+      row: {
+        key: req.key,
+        data: bytes(r[2]),
+        ref: refOf(r[3]),
+        created: new Date(num(r[4])),
+        modified: new Date(num(r[5])),
+        expiry: new Date(num(r[6])),
+        version: num(r[7]),
+        now: new Date(num(r[1])),
+      },
+    }
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    validateKey(SOURCE, key)
+    validateToken(SOURCE, token)
+    const s = this.#shard(key)
+    return (await this.#run('release', SCRIPTS.release, [rowKey(s.tag, key)], [token])) === 1
+  }
+
+  // The hint saves nothing: the script finds the ref in the same round trip either way.
+  async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
+    validateKey(SOURCE, key)
+    validateDestroyHint(SOURCE, hint)
+    const s = this.#shard(key)
+    const r = (await this.#run('destroy', SCRIPTS.destroy, this.#index(s), [s.tag, key])) as Reply[]
+    return r.length === 0 ? null : { key, ref: refOf(r[0]) }
+  }
+
+  async sweep(limit: number): Promise<SessionRef[]> {
+    validateLimit(SOURCE, limit)
+    const out: SessionRef[] = []
+    // Shards are visited one script at a time, from a rotating start, so the limit holds and
+    // concurrent sweepers tend to start on different shards.
+    const n = this.#shards.length
+    const start = this.#sweepFrom++ % n
+    for (let i = 0; i < n && out.length < limit; i++) {
+      const s = this.#shards[(start + i) % n] as ShardKeys
+      const r = (await this.#run('sweep', SCRIPTS.sweep, this.#index(s), [
+        s.tag,
+        limit - out.length,
+      ])) as Reply[]
+      for (let j = 0; j < r.length; j += 2) out.push({ key: str(r[j]), ref: refOf(r[j + 1]) })
+    }
+    return out
+  }
+
+  async findByRef(ref: string): Promise<SessionInfo[]> {
+    validateRef(SOURCE, ref)
+    if (ref === null) throw new SessionError('E_INVALID', SOURCE, 'findByRef needs a ref')
+    const out: SessionInfo[] = []
+    for (const r of await this.#everyShard('findByRef', SCRIPTS.findByRef, [ref])) {
+      for (let j = 0; j < r.length; j += 5) {
+        out.push({
+          key: str(r[j]),
+          ref,
+          created: new Date(num(r[j + 1])),
+          modified: new Date(num(r[j + 2])),
+          expiry: new Date(num(r[j + 3])),
+          version: num(r[j + 4]),
+        })
+      }
+    }
+    return out.sort((a, b) => a.created.getTime() - b.created.getTime() || cmp(a.key, b.key))
+  }
+
+  async destroyByRef(ref: string): Promise<SessionRef[]> {
+    validateRef(SOURCE, ref)
+    if (ref === null) throw new SessionError('E_INVALID', SOURCE, 'destroyByRef needs a ref')
+    const replies = await this.#everyShard('destroyByRef', SCRIPTS.destroyByRef, [ref])
+    return replies.flat().map((k) => ({ key: str(k), ref }))
+  }
+
+  async count(): Promise<number> {
+    const counts = await Promise.all(this.#shards.map((s) => this.#run('count', SCRIPTS.count, [s.exp], [])))
+    return counts.reduce<number>((sum, c) => sum + Number(c), 0)
+  }
+
+  async refs(limit: number): Promise<string[]> {
+    validateLimit(SOURCE, limit)
+    const replies = await this.#everyShard('refs', SCRIPTS.refs, [limit])
+    return [...new Set(replies.flat().map(str))].sort(cmp).slice(0, limit)
+  }
+
+  async list(options: ListOptions): Promise<StoredSession[]> {
+    validateLimit(SOURCE, options?.limit)
+    if (options.after !== undefined) validateKey(SOURCE, options.after)
+    const replies = await this.#everyShard('list', SCRIPTS.list, [options.limit, options.after ?? ''])
+    const out: StoredSession[] = []
+    for (const r of replies) {
+      for (let j = 0; j < r.length; j += 7) {
+        out.push({
+          key: str(r[j]),
+          data: bytes(r[j + 1]),
+          ref: refOf(r[j + 2]),
+          created: new Date(num(r[j + 3])),
+          modified: new Date(num(r[j + 4])),
+          expiry: new Date(num(r[j + 5])),
+          version: num(r[j + 6]),
+        })
+      }
+    }
+    return out.sort((a, b) => cmp(a.key, b.key)).slice(0, options.limit)
+  }
+
+  async clear(): Promise<void> {
+    await this.#everyShard('clear', SCRIPTS.clear, [])
+  }
+
+  async now(): Promise<Date> {
+    if (this.#closed) throw new SessionError('E_STORE', SOURCE, 'the store is closed')
+    try {
+      const [sec, usec] = (await this.client.time()) as [string | number, string | number]
+      return new Date(Number(sec) * 1000 + Math.floor(Number(usec) / 1000))
+    } catch (error) {
+      throw storeError(SOURCE, 'now', error)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (!this.#owned) return
+    try {
+      await this.client.quit()
+    } catch {
+      this.client.disconnect()
+    }
+  }
+}
+
+/**
+ * A Sessile store on Redis (ioredis): one Redis, or a Redis Cluster when `url` lists several
+ * hosts or `cluster: true`. Every operation is one Lua script on one slot, on Redis's clock.
+ *
+ * @example
+ * import { createSessions } from '@sessile/core'
+ * import { redisStore } from '@sessile/redis'
+ * const sessions = createSessions({ store: redisStore({ url: 'redis://127.0.0.1:6379' }) })
+ */
+export function redisStore(options: RedisStoreOptions = {}): RedisStore {
+  return new RedisStore(options)
+}
