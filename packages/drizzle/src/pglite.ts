@@ -106,16 +106,16 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
     opening ??= makeDir(options.dataDir)
       .then(() => PGlite.create(options.dataDir))
       .then(
-      (instance) => {
-        own = new PglitePrepared(instance)
-        opening = undefined
-        return own
-      },
-      (error: unknown) => {
-        opening = undefined
-        throw error
-      },
-    )
+        (instance) => {
+          own = new PglitePrepared(instance)
+          opening = undefined
+          return own
+        },
+        (error: unknown) => {
+          opening = undefined
+          throw error
+        },
+      )
     return opening
   }
   return {
