@@ -7,22 +7,22 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const what = process.argv[2] ?? 'express'
 const targets = {
-  express: ['@sessile/example-express...', ['server.mjs'], 'examples/express'],
-  koa: ['@sessile/example-koa...', ['server.mjs'], 'examples/koa'],
-  hono: ['@sessile/example-hono...', ['server.mjs'], 'examples/hono'],
-  demo: ['@sessile/drizzle...', ['scripts/demo.mjs'], '.'],
+  express: [['@sessile/example-express...'], ['server.mjs'], 'examples/express'],
+  koa: [['@sessile/example-koa...'], ['server.mjs'], 'examples/koa'],
+  hono: [['@sessile/example-hono...'], ['server.mjs'], 'examples/hono'],
+  demo: [['@sessile/drizzle...', '@sessile/filters...', '@sessile/notify...'], ['scripts/demo.mjs'], '.'],
 }
 const target = targets[what]
 if (!target) {
   console.error(`unknown app ${JSON.stringify(what)}: use one of ${Object.keys(targets).join(', ')}`)
   process.exit(2)
 }
-const [filter, args, cwd] = target
+const [filters, args, cwd] = target
 
 process.stdout.write('building… ')
 const build = spawnSync(
   'pnpm',
-  ['exec', 'turbo', 'run', 'build', `--filter=${filter}`, '--output-logs=errors-only', '--log-prefix=none'],
+  ['exec', 'turbo', 'run', 'build', ...filters.map((f) => `--filter=${f}`), '--output-logs=errors-only'],
   { cwd: root, encoding: 'utf8' },
 )
 if (build.status !== 0) {
@@ -33,6 +33,12 @@ if (build.status !== 0) {
 console.log('done.')
 
 const child = spawn(process.execPath, args, { cwd: `${root}/${cwd}`, stdio: 'inherit' })
-// Ctrl-C reaches the app too (same process group); the app stops cleanly and its code is ours.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
-child.on('exit', (code, signal) => process.exit(signal === 'SIGINT' || signal === 'SIGTERM' ? 0 : (code ?? 1)))
+// Ctrl-C reaches the app too (same process group). After a Ctrl-C the app's own exit code is not
+// a failure to report: some libraries end the process with 1 on SIGINT while it starts.
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    interrupted = true
+    child.kill(signal)
+  })
+child.on('exit', (code) => process.exit(interrupted ? 0 : (code ?? 1)))

@@ -45,6 +45,7 @@ function secretOf(name) {
 export async function setup(name) {
   const secret = secretOf(name)
   const { store, where } = await openStore()
+  running.store = store
   try {
     await store.count()
   } catch (error) {
@@ -69,16 +70,24 @@ export async function setup(name) {
   return { sessions, store, where, secret }
 }
 
-/** Listen, say where, and end with exit code 0 on Ctrl-C or SIGTERM. */
+// Ctrl-C or SIGTERM ends the process with exit code 0, also while it is still starting (opening
+// PGlite takes a while): close the server if there is one, then the store.
+const running = { server: undefined, store: undefined, stopping: false }
+const stop = () => {
+  if (running.stopping) return
+  running.stopping = true
+  const closeStore = () =>
+    (running.store?.close() ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(0))
+  if (!running.server) return void closeStore()
+  running.server.closeAllConnections?.()
+  running.server.close(closeStore)
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
+
+/** Say where the app listens; from now on a stop closes the server before the store. */
 export function serveUntilStopped({ server, store, name, port, where }) {
+  running.server = server
+  running.store = store
   console.log(`${name} example on http://localhost:${port}  (sessions in ${where}; Ctrl-C stops it)`)
-  let stopping = false
-  const stop = () => {
-    if (stopping) return
-    stopping = true
-    server.closeAllConnections?.()
-    server.close(() => store.close().finally(() => process.exit(0)))
-  }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
 }

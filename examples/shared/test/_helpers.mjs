@@ -21,9 +21,17 @@ export const freePort = () =>
 /** Runs examples/<name>/server.mjs; resolves once it prints its URL. */
 export async function startExample(name, env = {}) {
   const port = await freePort()
+  const all = {
+    ...process.env,
+    SESSION_SECRET: randomBytes(32).toString('base64'),
+    PORT: String(port),
+    ...env,
+  }
+  // An undefined value removes the variable (DATABASE_URL: undefined runs on PGlite).
+  for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k]
   const child = spawn(process.execPath, ['server.mjs'], {
     cwd: fileURLToPath(new URL(`../../${name}/`, import.meta.url)),
-    env: { ...process.env, SESSION_SECRET: randomBytes(32).toString('base64'), PORT: String(port), ...env },
+    env: all,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
