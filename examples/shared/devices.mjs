@@ -27,7 +27,7 @@ export async function deviceList(sessions, user, currentKey) {
     }
     out.push({
       ...describeAgent(data.ua),
-      ip: data.ip ?? '?',
+      ip: String(data.ip ?? '?').replace(/^::ffff:/, ''),
       seen: row.modified,
       current: row.key === currentKey,
     })

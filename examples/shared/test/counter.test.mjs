@@ -3,6 +3,7 @@
 // Also: a POST without a body is no 500, and a database that is down at start-up is a clear message.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { createTcpProxy } from '@sessile/core/testing'
 import { EXAMPLES, MYSQL_URL, PG_URL, reachable, startExample, startFailing, viewsOf } from './_helpers.mjs'
 
 const dbs = [
@@ -68,6 +69,56 @@ describe('a database that is down at start-up', () => {
       assert.equal(code, 1)
       assert.match(output, /Cannot reach the session database, postgres:\/\/postgres@127\.0\.0\.1:9\/test/)
       assert.doesNotMatch(output, /on http:\/\/localhost/)
+    })
+  }
+})
+
+describe('a database outage while running (PostgreSQL behind a proxy this test cuts)', async () => {
+  const db = await reachable('pg')
+  after(() => db.end?.())
+  for (const name of EXAMPLES) {
+    it(`${name}: a new visitor gets a 503 page, never "1 visit"; the same cookie works after recovery`, {
+      skip: !db.ok,
+      timeout: 180_000,
+    }, async () => {
+      const table = `ex_outage_${name}_${process.pid}`
+      const target = new URL(PG_URL)
+      const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+      const app = await startExample(name, { DATABASE_URL: proxy.url(PG_URL), SESSILE_TABLE: table })
+      try {
+        const first = await fetch(`${app.url}/`)
+        const cookie = first.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ')
+        assert.equal(viewsOf(await first.text()), 1)
+        await proxy.cut()
+        const fresh = await fetch(`${app.url}/`)
+        const text = await fresh.text()
+        assert.equal(fresh.status, 503)
+        assert.match(text, /Sessions are unavailable/)
+        assert.ok(Number.isNaN(viewsOf(text)), 'no visit count is shown while nothing could be stored')
+        const known = await fetch(`${app.url}/`, { headers: { cookie } })
+        assert.equal(known.status, 503)
+        await known.text()
+        await proxy.restore()
+        let back
+        for (let i = 0; i < 20; i++) {
+          back = await fetch(`${app.url}/`, { headers: { cookie } })
+          if (back.status === 200) break
+          await back.text()
+          await new Promise((r) => setTimeout(r, 500))
+        }
+        assert.equal(back.status, 200)
+        assert.equal(viewsOf(await back.text()), 2, 'the same cookie counts on after the outage')
+        assert.doesNotMatch(app.output(), /ERR_HTTP_HEADERS_SENT/)
+      } finally {
+        await proxy.restore().catch(() => {})
+        const end = await app.stop()
+        await proxy.close()
+        await db.drop(table)
+        assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
+      }
     })
   }
 })
