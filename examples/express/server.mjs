@@ -1,43 +1,52 @@
 // Sessile with express + express-session. Start: pnpm start (PORT, DATABASE_URL, SESSION_SECRET).
-import { createSessions } from '@sessile/core'
+import { deviceList } from '@sessile/example-shared/devices'
+import { devices, errorPage, flashOf, home } from '@sessile/example-shared/page'
+import { serveUntilStopped, setup } from '@sessile/example-shared/setup'
 import { expressStore } from '@sessile/express'
 import express from 'express'
 import session from 'express-session'
-import { devices, home } from './page.mjs'
-import { openStore } from './store.mjs'
 
-const { store, where } = await openStore()
-const sessions = createSessions({
-  store,
-  // The user id is stored beside each session, indexed: it powers the device list below.
-  ref: (data) => (typeof data.user === 'string' ? data.user : null),
-  idleTimeout: '30m',
-  absoluteTimeout: '12h',
-})
+const FRAMEWORK = 'express'
+const { sessions, store, where, secret } = await setup('@sessile/example-express')
 
 const sessionStore = expressStore(sessions)
 const app = express()
-app.use(express.urlencoded({ extended: false }))
+app.set('trust proxy', 'loopback')
+app.use(express.urlencoded({ extended: false, limit: '4kb' }))
 app.use(
   session({
     store: sessionStore,
     genid: sessionStore.genid,
-    secret: process.env.SESSION_SECRET ?? 'dev only: set SESSION_SECRET in production',
+    secret,
     resave: false,
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto' },
   }),
 )
 
-app.get('/', (req, res) => {
+// Saved before the reply, so a failed save is an error page, not a page that claims a visit.
+const saved = (req) => new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())))
+
+/** What the device list shows; written only when it changed, so page views stay cheap. */
+function remember(req) {
+  const ua = String(req.get('user-agent') ?? '').slice(0, 300)
+  if (req.session.ua !== ua) req.session.ua = ua
+  if (req.session.ip !== req.ip) req.session.ip = req.ip
+}
+
+app.get('/', async (req, res) => {
   req.session.views = (req.session.views ?? 0) + 1
+  remember(req)
+  await saved(req)
+  const flash = flashOf(req.query.m)
   res
     .type('html')
-    .send(home({ framework: 'express', views: req.session.views, user: req.session.user, where }))
+    .send(home({ framework: FRAMEWORK, views: req.session.views, user: req.session.user, where, flash }))
 })
 
 app.post('/login', (req, res, next) => {
-  const user = String(req.body.user ?? '')
+  // A POST without a form body has no req.body in Express 5.
+  const user = String(req.body?.user ?? '')
     .trim()
     .slice(0, 64)
   if (!user) return res.redirect(303, '/')
@@ -47,40 +56,40 @@ app.post('/login', (req, res, next) => {
     if (err) return next(err)
     req.session.user = user
     req.session.views = views
-    req.session.save((e) => (e ? next(e) : res.redirect(303, '/')))
+    remember(req)
+    req.session.save((e) => (e ? next(e) : res.redirect(303, '/?m=in')))
   })
 })
 
 app.post('/logout', (req, res, next) => {
-  req.session.destroy((err) => (err ? next(err) : res.redirect(303, '/')))
+  req.session.destroy((err) => (err ? next(err) : res.redirect(303, '/?m=out')))
 })
 
 app.get('/devices', async (req, res) => {
   const user = req.session.user
   if (!user) return res.redirect(303, '/')
-  const rows = await sessions.findByRef(user)
-  res.type('html').send(devices({ user, rows, currentKey: sessions.keyOf(req.sessionID) }))
+  const list = await deviceList(sessions, user, sessions.keyOf(req.sessionID))
+  res.type('html').send(devices({ framework: FRAMEWORK, user, list, flash: flashOf(req.query.m) }))
 })
 
 app.post('/devices/logout-others', async (req, res) => {
   const user = req.session.user
-  if (user) await sessions.destroyByRef(user, { except: sessions.keyOf(req.sessionID) })
-  res.redirect(303, '/devices')
+  if (!user) return res.redirect(303, '/')
+  const ended = await sessions.destroyByRef(user, { except: sessions.keyOf(req.sessionID) })
+  res.redirect(303, `/devices?m=others-${ended.length}`)
 })
 
 // A store outage arrives here as a SessionError with statusCode 503.
-app.use((err, _req, res, _next) => {
-  console.error(err)
+app.use((err, _req, res, next) => {
+  const status = err.statusCode ?? err.status ?? 500
+  if (status >= 500) console.error(err)
+  // A reply already under way cannot become an error page; Express's own handler ends it.
+  if (res.headersSent) return next(err)
   res
-    .status(err.statusCode ?? 500)
-    .type('text')
-    .send(err.statusCode === 503 ? 'Sessions are unavailable, try again shortly.' : 'Something went wrong.')
+    .status(status)
+    .type('html')
+    .send(errorPage({ framework: FRAMEWORK, status }))
 })
 
 const port = Number(process.env.PORT ?? 3000)
-const server = app.listen(port, () =>
-  console.log(`express example on http://localhost:${port} (sessions in ${where})`),
-)
-const stop = () => server.close(() => store.close().then(() => process.exit(0)))
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
+const server = app.listen(port, () => serveUntilStopped({ server, store, name: FRAMEWORK, port, where }))

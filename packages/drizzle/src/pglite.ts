@@ -2,6 +2,7 @@
  * `@sessile/drizzle/pglite`: sessions in embedded PostgreSQL (PGlite, WASM), in memory or in a
  * data directory. The zero-setup default. Only this entry imports the driver.
  */
+import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { optionError } from './_internal/options.js'
 import { resolvePgOptions } from './_internal/pg/options.js'
@@ -13,6 +14,15 @@ export { pgSessionsTable } from './_internal/pg/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 const NAME = 'pglite'
+
+/**
+ * PGlite creates the last directory of `dataDir` but not its parents, so `pglite://./data/sessions`
+ * failed with ENOENT on a fresh checkout. URL-style dirs (`idb://`, `memory://`) are PGlite's own.
+ */
+async function makeDir(dataDir: string | undefined): Promise<void> {
+  if (dataDir === undefined || /^[a-z]+:\/\//i.test(dataDir)) return
+  await mkdir(dataDir, { recursive: true })
+}
 
 /** The part of PGlite the store uses, so any compatible instance can be passed. */
 export interface PGliteLike {
@@ -84,17 +94,19 @@ function pgliteExecutor(options: PgliteStoreOptions): PgExecutor {
   let opening: Promise<PglitePrepared> | undefined
   let closed = false
   const open = (): Promise<PglitePrepared> => {
-    opening ??= PGlite.create(options.dataDir).then(
-      (instance) => {
-        own = new PglitePrepared(instance)
-        opening = undefined
-        return own
-      },
-      (error: unknown) => {
-        opening = undefined
-        throw error
-      },
-    )
+    opening ??= makeDir(options.dataDir)
+      .then(() => PGlite.create(options.dataDir))
+      .then(
+        (instance) => {
+          own = new PglitePrepared(instance)
+          opening = undefined
+          return own
+        },
+        (error: unknown) => {
+          opening = undefined
+          throw error
+        },
+      )
     return opening
   }
   return {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isSessionError } from '@sessile/core'
@@ -141,5 +141,17 @@ describe('createStore picks the dialect from the URL and works', () => {
     const second = createStore(`pglite://${dir}`)
     expect(text((await second.read('k'))!.data)).toBe('hello')
     await second.close()
+  })
+
+  it('pglite://<dir> creates missing parent directories (a README default on a fresh checkout)', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessile-pglite-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const nested = join(dir, 'data', 'sessions')
+    const store = createStore(`pglite://${nested}`)
+    await roundTrip(store)
+    await store.close()
+    expect((await stat(join(nested, 'PG_VERSION'))).isFile()).toBe(true)
   })
 })

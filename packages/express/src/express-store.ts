@@ -131,9 +131,8 @@ export class SessileExpressStore extends expressSession.Store {
   readonly #handles = new Handles()
 
   /**
-   * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape.
-   * Without it express-session makes 24-byte ids, which a manager with the default `idBytes`
-   * (32) refuses.
+   * express-session's `genid` option: ids from the manager's CSPRNG in the manager's shape
+   * (256 bits by default). express-session's own 24-byte ids are accepted too; this is stronger.
    */
   readonly genid = (): string => this.sessions.generateId()
 
@@ -187,13 +186,19 @@ export class SessileExpressStore extends expressSession.Store {
           throw new SessionError(
             'E_INVALID',
             SOURCE,
-            `session id of ${String(sid).length} characters is not one this manager issues; ` +
-              'pass `genid: store.genid` to express-session (or createSessions({ idBytes: 24 }) for its default ids)',
+            `session id of ${String(sid).length} characters is not one this manager issues or accepts ` +
+              "(express-session's default ids, UUIDv4, or `genid: store.genid`)",
           )
         }
-        session = this.sessions.create()
-        // The manager names new sessions itself; express-session already chose this id.
-        session.id = sid
+        // express-session documents `set` as an upsert, and admin code or other middleware may
+        // call it directly on a stored id: that updates the row. A request that loaded its session
+        // carries the handle instead, so a session destroyed meanwhile is never brought back.
+        const stored = await this.sessions.load(sid)
+        if (stored.isNew) {
+          session = this.sessions.create()
+          // The manager names new sessions itself; express-session already chose this id.
+          session.id = sid
+        } else session = stored
       }
       if (!empty) data.cookie = cookie
       session.data = data

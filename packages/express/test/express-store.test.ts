@@ -343,6 +343,27 @@ describe('expressStore store API', () => {
     expect(await sessions.count()).toBe(0)
   })
 
+  it('a direct set on a stored id (no loaded handle) replaces its data: an upsert, as express-session documents', async () => {
+    fresh()
+    const refs = createSessions({ store: new MemoryStore(), ref: (d) => (d.user as string) ?? null })
+    const admin = expressStore(refs)
+    // express-session's own id shape (24 random bytes), as a swapped-in app has them.
+    const id = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345'
+    await cb((d) => admin.set(id, { cookie: {}, user: 'ann', cart: 3 } as never, d))
+    await cb((d) => admin.set(id, { cookie: {}, user: 'bob' } as never, d))
+    const got = (await cb<Record<string, unknown> | null>((d) => admin.get(id, d))) as Record<string, unknown>
+    expect(got.user).toBe('bob')
+    expect(got.cart).toBeUndefined()
+    expect(await refs.count()).toBe(1)
+    expect(await refs.findByRef('ann')).toHaveLength(0)
+    expect(await refs.findByRef('bob')).toHaveLength(1)
+    // A direct set after a destroy stores the session again: that is what set means when no
+    // request holds it; a request that loaded it carries the handle (previous test).
+    await cb((d) => admin.destroy(id, d))
+    await cb((d) => admin.set(id, { cookie: {}, user: 'cy' } as never, d))
+    expect(await refs.findByRef('cy')).toHaveLength(1)
+  })
+
   it('cookie.maxAge becomes the row lifetime', async () => {
     fresh()
     const id = store.genid()

@@ -38,8 +38,8 @@ export interface KoaStore {
   /** Delete the session under `key`. */
   destroy(key: string, options?: { ctx?: object }): Promise<void>
   /**
-   * koa-session's `genid` option: ids from the manager's CSPRNG, in the shape the manager accepts.
-   * koa-session's own UUIDs are refused by `set`.
+   * koa-session's `genid` option (optional): 256-bit ids from the manager's CSPRNG. koa-session's
+   * own UUIDv4 keys are accepted too; this is stronger.
    */
   genid(): string
   /** The manager behind this store. */
@@ -118,7 +118,8 @@ export function koaStore(sessions: Sessions): KoaStore {
           throw new SessionError(
             'E_INVALID',
             SOURCE,
-            `session key of ${String(key).length} characters is not one this manager issues; pass \`genid: store.genid\` to koa-session`,
+            `session key of ${String(key).length} characters is not one this manager issues or accepts ` +
+              "(koa-session's default UUIDv4, or `genid: store.genid`)",
           )
         }
         // With a ctx and nothing remembered for it, the key is new (genid, or a regenerate after

@@ -1,0 +1,124 @@
+// Each example's counter under parallel requests, on PostgreSQL and MariaDB: 100 requests, 20 at a
+// time, on one cookie must add exactly 100 (the examples run the manager in serialised mode).
+// Also: a POST without a body is no 500, and a database that is down at start-up is a clear message.
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { createTcpProxy } from '@sessile/core/testing'
+import { EXAMPLES, MYSQL_URL, PG_URL, reachable, startExample, startFailing, viewsOf } from './_helpers.mjs'
+
+const dbs = [
+  ['PostgreSQL', 'pg', PG_URL],
+  ['MariaDB', 'mysql', MYSQL_URL],
+]
+
+for (const [dbName, kind, url] of dbs) {
+  describe(`examples on ${dbName}`, async () => {
+    const db = await reachable(kind)
+    after(() => db.end?.())
+    for (const name of EXAMPLES) {
+      it(`${name}: 100 requests, 20 at a time, add exactly 100; a bodyless POST /login is no 500`, {
+        skip: !db.ok,
+        timeout: 240_000,
+      }, async () => {
+        const table = `ex_counter_${name}_${process.pid}`
+        const app = await startExample(name, { DATABASE_URL: url, SESSILE_TABLE: table })
+        try {
+          const first = await fetch(`${app.url}/`)
+          assert.equal(first.status, 200)
+          const cookie = first.headers
+            .getSetCookie()
+            .map((c) => c.split(';')[0])
+            .join('; ')
+          assert.ok(cookie, 'the first visit sets a cookie')
+          const start = viewsOf(await first.text())
+          assert.equal(start, 1)
+          const get = async () => {
+            const r = await fetch(`${app.url}/`, { headers: { cookie } })
+            assert.equal(r.status, 200)
+            return viewsOf(await r.text())
+          }
+          for (let round = 0; round < 5; round++) await Promise.all(Array.from({ length: 20 }, get))
+          // The next visit is the 102nd: 1 + 100 + this one.
+          assert.equal(await get(), start + 101)
+
+          const login = await fetch(`${app.url}/login`, {
+            method: 'POST',
+            headers: { cookie },
+            redirect: 'manual',
+          })
+          assert.ok(login.status < 500, `bodyless POST /login answered ${login.status}`)
+        } finally {
+          const end = await app.stop()
+          await db.drop(table)
+          assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
+        }
+      })
+    }
+  })
+}
+
+describe('a database that is down at start-up', () => {
+  for (const name of EXAMPLES) {
+    it(`${name}: exits with a message naming the database, before it listens`, {
+      timeout: 90_000,
+    }, async () => {
+      // Port 9 (discard) on loopback: nothing listens there.
+      const { code, output } = await startFailing(name, {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test',
+      })
+      assert.equal(code, 1)
+      assert.match(output, /Cannot reach the session database, postgres:\/\/postgres@127\.0\.0\.1:9\/test/)
+      assert.doesNotMatch(output, /on http:\/\/localhost/)
+    })
+  }
+})
+
+describe('a database outage while running (PostgreSQL behind a proxy this test cuts)', async () => {
+  const db = await reachable('pg')
+  after(() => db.end?.())
+  for (const name of EXAMPLES) {
+    it(`${name}: a new visitor gets a 503 page, never "1 visit"; the same cookie works after recovery`, {
+      skip: !db.ok,
+      timeout: 180_000,
+    }, async () => {
+      const table = `ex_outage_${name}_${process.pid}`
+      const target = new URL(PG_URL)
+      const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+      const app = await startExample(name, { DATABASE_URL: proxy.url(PG_URL), SESSILE_TABLE: table })
+      try {
+        const first = await fetch(`${app.url}/`)
+        const cookie = first.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ')
+        assert.equal(viewsOf(await first.text()), 1)
+        await proxy.cut()
+        const fresh = await fetch(`${app.url}/`)
+        const text = await fresh.text()
+        assert.equal(fresh.status, 503)
+        assert.match(text, /Sessions are unavailable/)
+        assert.ok(Number.isNaN(viewsOf(text)), 'no visit count is shown while nothing could be stored')
+        const known = await fetch(`${app.url}/`, { headers: { cookie } })
+        assert.equal(known.status, 503)
+        await known.text()
+        await proxy.restore()
+        let back
+        for (let i = 0; i < 20; i++) {
+          back = await fetch(`${app.url}/`, { headers: { cookie } })
+          if (back.status === 200) break
+          await back.text()
+          await new Promise((r) => setTimeout(r, 500))
+        }
+        assert.equal(back.status, 200)
+        assert.equal(viewsOf(await back.text()), 2, 'the same cookie counts on after the outage')
+        assert.doesNotMatch(app.output(), /ERR_HTTP_HEADERS_SENT/)
+      } finally {
+        await proxy.restore().catch(() => {})
+        const end = await app.stop()
+        await proxy.close()
+        await db.drop(table)
+        assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
+      }
+    })
+  }
+})
