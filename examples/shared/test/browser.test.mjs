@@ -128,14 +128,10 @@ for (const dbName of ['PGlite', 'PostgreSQL']) {
         }
       })
 
-      // Hono's Secure/__Host- decision on plain HTTP to a non-localhost name is being changed in
-      // the adapter (Secure only on secure requests); until that lands this case is a todo there.
+      // A browser drops a Secure cookie sent over plain HTTP: every adapter's defaults must work
+      // on a LAN host name without TLS (Hono decides Secure from the request's own scheme).
       it(`${name}: the counter counts over plain HTTP on a LAN-like host name`, {
         skip: !db.ok || dbName !== 'PGlite',
-        todo:
-          name === 'hono'
-            ? 'needs the Hono adapter cookie fix (secure: auto from the request protocol)'
-            : undefined,
         timeout: 120_000,
       }, async () => {
         const dir = await mkdtemp(join(tmpdir(), 'sessile-ex-'))
