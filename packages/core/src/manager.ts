@@ -421,7 +421,11 @@ export function createSessions<T extends SessionData = SessionData>(
     lease: string | undefined,
     keepExpiry: boolean,
   ): Promise<CommitResult> {
+    // The three-way merge always compares the request's own data (ours) with what it loaded
+    // (base): after a first merge session.data also holds the other writers' values of that
+    // moment, which a second merge would otherwise take for our changes and write back stale.
     let base: SessionData | undefined
+    let ours: SessionData | undefined
     let version = state.version
     let bytes = p
     let ref = firstRef
@@ -462,7 +466,8 @@ export function createSessions<T extends SessionData = SessionData>(
       const theirs = await decode(row)
       if (!theirs) return gone(session)
       base ??= deserialize(state.plain)
-      session.data = merge(base, session.data, theirs.data)
+      ours ??= session.data
+      session.data = merge(base, ours, theirs.data)
       version = row.version
       bytes = encodePlain(session.data)
       if (bytesEqual(bytes.plain, theirs.plain)) {
