@@ -150,6 +150,27 @@ describe('borrowed databases', () => {
   })
 })
 
+describe('updates', () => {
+  it.each(drivers)(
+    '%s: an update that changes the ref (the second statement) moves it, and still checks the version',
+    async (driver) => {
+      const store = sqliteStore({ path: ':memory:', driver })
+      const w = (ref: string | null, version?: number) =>
+        store.write({ key: 'k', data: bytes(`as ${ref}`), ref, mode: 'update', ttl: HOUR, version })
+      await store.write({ key: 'k', data: bytes('x'), ref: 'alice', mode: 'insert', ttl: HOUR })
+      expect(await w('alice', 1)).toMatchObject({ ok: true, version: 2 })
+      expect(await w('bob', 2)).toMatchObject({ ok: true, version: 3 })
+      expect((await store.findByRef('bob')).map((r) => r.key)).toEqual(['k'])
+      expect(await store.findByRef('alice')).toEqual([])
+      expect(await w(null, 2)).toEqual({ ok: false, reason: 'conflict' })
+      expect(await w(null, 3)).toMatchObject({ ok: true, version: 4 })
+      expect((await store.read('k'))!.ref).toBeNull()
+      expect(await store.refs(10)).toEqual([])
+      await store.close()
+    },
+  )
+})
+
 describe('table names', () => {
   it('any name is one quoted identifier: quotes and semicolons stay part of it', async () => {
     const table = `odd"; DROP TABLE victims; --`

@@ -68,11 +68,21 @@ const RELEASE_IF =
 // An expiry within the slack of the new one stays as it is (touchSlack, as on the other stores).
 const SLACK_EXPIRY = `CASE WHEN expiry > ${nextExpiry('created')} - :slack AND expiry < ${nextExpiry('created')} + :slack THEN expiry ELSE ${nextExpiry('created')} END`
 
-function update(table: string, version: boolean, lease: boolean, keep: boolean): SqliteStatement {
-  const set = ['data = :data', 'ref = :ref', `modified = ${NOW}`, 'version = version + 1']
+// `sameRef`: the variant for a ref that did not change, which leaves the ref column (and so its
+// index) alone and matches only while the row still has that ref. SQLite rewrites the index entry
+// of every indexed column an UPDATE assigns, changed or not.
+function update(
+  table: string,
+  version: boolean,
+  lease: boolean,
+  keep: boolean,
+  sameRef: boolean,
+): SqliteStatement {
+  const set = ['data = :data', `modified = ${NOW}`, 'version = version + 1']
+  if (!sameRef) set.push('ref = :ref')
   if (!keep) set.push(`expiry = ${nextExpiry('created')}`)
   if (lease) set.push(RELEASE_IF)
-  const check = version ? ' AND version = :version' : ''
+  const check = (version ? ' AND version = :version' : '') + (sameRef ? ' AND ref IS :ref' : '')
   return compile(
     table,
     `UPDATE ${TABLE} SET ${set.join(', ')} WHERE key = :key AND expiry > ${NOW}${check} RETURNING version, expiry`,
@@ -82,8 +92,8 @@ function update(table: string, version: boolean, lease: boolean, keep: boolean):
 /** Every statement of the store, built once per store so the hot path only binds values. */
 export function sqliteStatements(table: string) {
   const s = (named: string): SqliteStatement => compile(table, named)
-  const updates = Array.from({ length: 8 }, (_, i) =>
-    update(table, (i & 2) !== 0, (i & 1) !== 0, (i & 4) !== 0),
+  const updates = Array.from({ length: 16 }, (_, i) =>
+    update(table, (i & 2) !== 0, (i & 1) !== 0, (i & 4) !== 0, (i & 8) !== 0),
   )
   const insertValues = `VALUES (:key, :data, :ref, ${NOW}, ${NOW}, ${NOW} + MIN(:ttl, COALESCE(:maxAge, :ttl)), 1)`
   const live = `s.expiry > ${NOW}`
@@ -104,8 +114,8 @@ ON CONFLICT (key) DO UPDATE SET
   lease = CASE WHEN ${live} THEN s.lease END,
   lease_expiry = CASE WHEN ${live} THEN s.lease_expiry END
 RETURNING version, expiry`),
-    update: (version: boolean, lease: boolean, keep: boolean): SqliteStatement =>
-      updates[(keep ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as SqliteStatement,
+    update: (version: boolean, lease: boolean, keep: boolean, sameRef: boolean): SqliteStatement =>
+      updates[(sameRef ? 8 : 0) + (keep ? 4 : 0) + (version ? 2 : 0) + (lease ? 1 : 0)] as SqliteStatement,
     liveVersion: s(`SELECT version FROM ${TABLE} WHERE key = :key AND expiry > ${NOW}`),
     touch: s(
       `UPDATE ${TABLE} SET expiry = ${SLACK_EXPIRY} WHERE key = :key AND expiry > ${NOW} RETURNING 1 AS ok`,

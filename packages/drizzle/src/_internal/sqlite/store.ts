@@ -93,12 +93,35 @@ export class SqliteSqlStore implements SqlSessionStore {
     }
   }
 
-  async #run(action: string, s: SqliteStatement, values: Record<string, unknown>): Promise<Row[]> {
+  // No promise of its own on the way that succeeds with a synchronous driver (better-sqlite3):
+  // the rows are already there. Waiting for the schema, and retrying a busy statement, take the
+  // slower path.
+  #run(action: string, s: SqliteStatement, values: Record<string, unknown>): Promise<Row[]> {
+    if (!this.#ready.done) {
+      return this.#ready.run().then(
+        () => this.#run(action, s, values),
+        (error: unknown) => {
+          throw storeError(this.name, action, error)
+        },
+      )
+    }
+    const params = bindSqlite(s, values)
+    let result: Row[] | Promise<Row[]>
     try {
-      if (!this.#ready.done) await this.#ready.run()
-      return await this.#query(s.text, bindSqlite(s, values))
+      result = this.#exec.query(s.text, params)
     } catch (error) {
-      throw storeError(this.name, action, error)
+      result = Promise.reject(error)
+    }
+    if (Array.isArray(result)) return Promise.resolve(result)
+    return result.catch((error: unknown) => this.#retry(action, s.text, params, error))
+  }
+
+  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<Row[]> {
+    if (!isBusy(error)) throw storeError(this.name, action, error)
+    try {
+      return await this.#query(text, params)
+    } catch (e) {
+      throw storeError(this.name, action, e)
     }
   }
 
@@ -120,8 +143,12 @@ export class SqliteSqlStore implements SqlSessionStore {
       lease: req.lease,
     }
     if (req.mode === 'update') {
-      const s = this.#sql.update(req.version !== undefined, req.lease !== undefined, req.keepExpiry === true)
-      const row = (await this.#run('write', s, values))[0]
+      const flags = [req.version !== undefined, req.lease !== undefined, req.keepExpiry === true] as const
+      // Most updates keep the ref: the first statement then leaves its index alone. A changed ref
+      // (login, logout) misses it and takes the second.
+      const row =
+        (await this.#run('write', this.#sql.update(...flags, true), values))[0] ??
+        (await this.#run('write', this.#sql.update(...flags, false), values))[0]
       if (row) return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
       // Failure path only: a second statement tells a newer version from a missing row.
       const live = await this.#run('write', this.#sql.liveVersion, values)
