@@ -77,10 +77,12 @@ async function openTarget(target: SqliteTarget, settings: SqliteSettings): Promi
   return exec
 }
 
-// better-sqlite3 when it is installed (it is the faster of the two), else libSQL.
+// better-sqlite3 when it works here (it is the faster of the two), else libSQL. It loads its
+// native part only when a database opens, and a failed build (no compiler, no prebuilt binary)
+// leaves the package installed without it: so open one to know.
 async function installedDriver(): Promise<'better-sqlite3' | 'libsql'> {
   try {
-    await import('better-sqlite3')
+    ;(await openBetterSqlite3(':memory:', 0)).close()
     return 'better-sqlite3'
   } catch {
     return 'libsql'
