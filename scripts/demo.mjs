@@ -1,10 +1,11 @@
-// `pnpm demo`: store, read back and expire a session on the embedded default (PGlite), printing
-// each step. Needs no database server and no configuration.
+// `pnpm demo`: store, read back and expire a session on the embedded default (SQLite, chosen by
+// measurement: docs/embedded-default.md), printing each step. Needs no database server and no
+// configuration.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSessions } from '@sessile/core'
-import { pgliteStore } from '@sessile/drizzle/pglite'
+import { sqliteStore } from '@sessile/drizzle/sqlite'
 
-const store = pgliteStore() // in memory; pgliteStore({ dataDir: './data' }) keeps it on disk
+const store = sqliteStore() // in memory; sqliteStore({ path: './data/sessions.db' }) keeps it on disk
 const sessions = createSessions({
   store,
   ref: (data) => data.userId ?? null,
