@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/pg.ts', 'src/mysql.ts', 'src/pglite.ts', 'src/testing.ts'],
+  entry: ['src/index.ts', 'src/pg.ts', 'src/mysql.ts', 'src/pglite.ts', 'src/sqlite.ts', 'src/testing.ts'],
   format: ['esm'],
   dts: true,
   clean: true,

@@ -1,10 +1,15 @@
 // One HTTP contender in a child process of its own, so the server does not share an event loop
 // with autocannon. Started by http.mjs with the contender in BENCH_CONTENDER; talks over IPC.
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createSessions } from '@sessile/core'
 import { mysqlStore } from '@sessile/drizzle/mysql'
 import { pgStore } from '@sessile/drizzle/pg'
+import { pgliteStore } from '@sessile/drizzle/pglite'
+import { sqliteStore } from '@sessile/drizzle/sqlite'
 import { expressStore } from '@sessile/express'
 import { aesGcm, gzip } from '@sessile/filters'
 import { redisStore } from '@sessile/redis'
@@ -114,6 +119,27 @@ async function makeStore() {
         await sessions.store.clear()
         await sessions.store.close()
         redis.disconnect()
+      })
+      const store = expressStore(sessions)
+      return { store, genid: store.genid }
+    }
+    // The embedded stores keep their database in a directory of this server, removed at stop.
+    case 'sessile pglite':
+    case 'sessile sqlite':
+    case 'sessile libsql': {
+      const dir = mkdtempSync(join(tmpdir(), 'sessile-bench-http-'))
+      const made =
+        base === 'sessile pglite'
+          ? pgliteStore({ dataDir: join(dir, 'pglite'), table })
+          : sqliteStore({
+              path: join(dir, 'sessions.db'),
+              table,
+              driver: base === 'sessile libsql' ? 'libsql' : 'better-sqlite3',
+            })
+      const sessions = createSessions({ store: made, ...sessileOptions() })
+      cleanups.push(async () => {
+        await made.close()
+        rmSync(dir, { recursive: true, force: true })
       })
       const store = expressStore(sessions)
       return { store, genid: store.genid }

@@ -27,6 +27,9 @@ export const HTTP_CONTENDERS = [
   { name: 'connect-redis', db: 'redis' },
   { name: 'sessile redis', db: 'redis' },
   { name: 'memory', db: 'memory' },
+  { name: 'sessile pglite', db: 'embedded' },
+  { name: 'sessile sqlite', db: 'embedded' },
+  { name: 'sessile libsql', db: 'embedded' },
 ]
 
 const STATEMENTS = [
@@ -257,7 +260,7 @@ export async function benchHttp(log, parts) {
       // Per route and database, the peer's and Sessile's servers are started once and warmed up,
       // then take turns in windows, in an order that rotates from round to round: a ratio compares
       // neighbouring windows of warm servers, and no contender always runs first.
-      const groups = ['pg', 'mysql', 'redis', 'memory']
+      const groups = ['pg', 'mysql', 'redis', 'memory', 'embedded']
         .map((db) => contenders.filter((c) => c.db === db))
         .filter((g) => g.length > 0)
       for (const [route, path, sessions] of [

@@ -112,6 +112,50 @@ export function storeOpsSection(results, targets) {
     out.push(table(['size', 'conc', 'op', 'raw PGlite', 'Sessile PGlite (store)', 'Sessile / raw'], rows))
     out.push('')
   }
+  if (results.some((r) => r.db === 'sqlite')) {
+    out.push('#### SQLite (a WAL file): ops/s (p50 / p99 ms)\n')
+    const rows = []
+    for (const size of sizes)
+      for (const c of concs)
+        for (const op of ops) {
+          const raw = find('sqlite', 'raw', size, c, op)
+          const store = find('sqlite', 'sessile', size, c, op)
+          const libsql = find('sqlite', 'libsql', size, c, op)
+          const sr = ratio(store, raw)
+          // No peer stores sessions in SQLite for express here: raw better-sqlite3 is the floor.
+          targets.push({
+            what: `sqlite ${op} ${size} c=${c}: Sessile store (better-sqlite3) / raw better-sqlite3 ≥ 0.85`,
+            value: fmtBound(sr, '≥', 0.85),
+            pass: sr >= 0.85,
+          })
+          rows.push([
+            size,
+            c,
+            op,
+            cell(raw),
+            cell(store),
+            fmtRatio(sr),
+            cell(libsql),
+            fmtRatio(ratio(libsql, raw)),
+          ])
+        }
+    out.push(
+      table(
+        [
+          'size',
+          'conc',
+          'op',
+          'raw better-sqlite3',
+          'Sessile (better-sqlite3)',
+          'Sessile / raw',
+          'Sessile (libSQL)',
+          'libSQL / raw',
+        ],
+        rows,
+      ),
+    )
+    out.push('')
+  }
   return out.join('\n')
 }
 

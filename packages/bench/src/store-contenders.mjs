@@ -4,13 +4,18 @@
 // - peers: their express-session store API (get / set / touch / destroy),
 // - Sessile: the SessionStore API (read / write / touch / destroy) and the manager (load / commit).
 // Over 300 lines on purpose: every contender side by side, so a reader can check they do the same work.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { createSessions, encodeEnvelope, serialize } from '@sessile/core'
 import { mysqlStore } from '@sessile/drizzle/mysql'
 import { pgStore } from '@sessile/drizzle/pg'
 import { pgliteStore } from '@sessile/drizzle/pglite'
+import { sqliteStore } from '@sessile/drizzle/sqlite'
 import { redisStore } from '@sessile/redis'
+import Database from 'better-sqlite3'
 import RedisStore from 'connect-redis'
 import expressSession from 'express-session'
 import { Redis } from 'ioredis'
@@ -109,6 +114,85 @@ function rawPglite() {
     destroy: (key) => db.query(q.destroy, [key]),
     close: () => db?.close(),
   }
+}
+
+// A hand-written SQLite store: epoch-ms INTEGER times from unixepoch('subsec') (SQLite 3.42+).
+const sqliteRawSql = (t) => {
+  const now = "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+  return {
+    ddl: [
+      `CREATE TABLE ${t} ("key" text PRIMARY KEY NOT NULL, "data" blob NOT NULL, "ref" text, "created" integer NOT NULL,
+        "modified" integer NOT NULL, "expiry" integer NOT NULL, "version" integer NOT NULL, "lease" text, "lease_expiry" integer)`,
+      `CREATE INDEX "${t.slice(1, -1)}_ref" ON ${t} ("ref")`,
+      `CREATE INDEX "${t.slice(1, -1)}_expiry" ON ${t} ("expiry")`,
+    ],
+    read: `SELECT data, ref, created, modified, expiry, version, ${now} AS now FROM ${t} WHERE key = ? AND expiry > ${now}`,
+    update: `UPDATE ${t} SET data = ?, modified = ${now}, version = version + 1 WHERE key = ? AND expiry > ${now} RETURNING version, expiry`,
+    insert: `INSERT INTO ${t} (key, data, ref, created, modified, expiry, version) VALUES (?, ?, NULL, ${now}, ${now}, ${now} + 1800000, 1)`,
+    touch: `UPDATE ${t} SET expiry = ${now} + 1800000 WHERE key = ? AND expiry > ${now}`,
+    destroy: `DELETE FROM ${t} WHERE key = ?`,
+  }
+}
+
+// SQLite files live in one directory of the run, removed by the last contender that closes.
+let sqliteDir
+const sqliteFile = (name) => {
+  sqliteDir ??= mkdtempSync(join(tmpdir(), 'sessile-bench-'))
+  return join(sqliteDir, `${name}.db`)
+}
+let sqliteOpen = 0
+const sqliteDone = () => {
+  if (--sqliteOpen === 0 && sqliteDir) {
+    rmSync(sqliteDir, { recursive: true, force: true })
+    sqliteDir = undefined
+  }
+}
+
+/** Raw better-sqlite3 prepared statements on a WAL file (the settings the store uses): the SQLite floor. */
+function rawSqlite() {
+  const table = uniqueTable('bench_raw_sqlite')
+  const q = sqliteRawSql(`"${table}"`)
+  let db
+  let st
+  let bytes
+  return {
+    name: 'raw better-sqlite3',
+    db: 'sqlite',
+    kind: 'raw',
+    async setup(data) {
+      sqliteOpen++
+      db = new Database(sqliteFile(table), { timeout: 5000 })
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      for (const s of q.ddl) db.exec(s)
+      st = Object.fromEntries(
+        ['read', 'update', 'insert', 'touch', 'destroy'].map((k) => [k, db.prepare(q[k])]),
+      )
+      bytes = Buffer.from(await payloadBytes(data))
+    },
+    read: (key) => st.read.all(key),
+    update: (key) => st.update.all(bytes, key),
+    insert: (key) => st.insert.run(key, bytes),
+    touch: (key) => st.touch.run(key),
+    destroy: (key) => st.destroy.run(key),
+    async close() {
+      if (!db) return
+      db.close()
+      sqliteDone()
+    },
+  }
+}
+
+const sqliteS = (driver) => () => {
+  const table = uniqueTable(`bench_sessile_${driver === 'libsql' ? 'libsql' : 'sqlite'}`)
+  sqliteOpen++
+  const store = sqliteStore({ path: sqliteFile(table), table, driver })
+  const close = store.close.bind(store)
+  store.close = async () => {
+    await close()
+    sqliteDone()
+  }
+  return store
 }
 
 const mysqlRawSql = (t) => {
@@ -437,5 +521,8 @@ export function storeContenders() {
     sessileStore('Sessile PGlite (store)', 'pglite', () =>
       pgliteStore({ table: uniqueTable('bench_sessile_pgl') }),
     ),
+    rawSqlite(),
+    sessileStore('Sessile SQLite (store, better-sqlite3)', 'sqlite', sqliteS('better-sqlite3')),
+    { ...sessileStore('Sessile SQLite (store, libSQL)', 'sqlite', sqliteS('libsql')), kind: 'libsql' },
   ]
 }

@@ -171,7 +171,7 @@ async function freshRows(order, state, count) {
 /** All store-operation scenarios; returns one entry per (contender, size, concurrency, op). */
 export async function benchStoreOps(log) {
   const results = new Map()
-  const groups = ['pg', 'mysql', 'redis', 'pglite']
+  const groups = ['pg', 'mysql', 'redis', 'pglite', 'sqlite']
   for (const [sizeName, size] of Object.entries(SIZES)) {
     const data = sessionData(size)
     for (const db of groups) {

@@ -307,6 +307,33 @@ describe('commit', () => {
     for (let i = 0; i < 32; i++) expect(data[`f${i}`]).toBe(i)
   })
 
+  it("a save that conflicts twice keeps the other writer's newest value of a field it did not change", async () => {
+    const store = new MemoryStore()
+    const sessions = createSessions({ store })
+    const other = createSessions({ store })
+    const id = await stored(sessions as never, { mine: 0, theirs: 0 })
+    const s = await sessions.load(id)
+    s.set('mine', 1)
+    // Before each of our first two update attempts, another app server bumps its own field.
+    const write = store.write.bind(store)
+    let bumps = 0
+    let inOther = false
+    store.write = async (req) => {
+      if (req.mode === 'update' && bumps < 2 && !inOther) {
+        bumps++
+        inOther = true
+        const o = await other.load(id)
+        o.set('theirs', bumps)
+        await other.commit(o)
+        inOther = false
+      }
+      return write(req)
+    }
+    await sessions.commit(s)
+    expect(bumps).toBe(2)
+    expect((await other.load(id)).data).toEqual({ mine: 1, theirs: 2 })
+  })
+
   it('a deletion in one request and an addition in another both survive', async () => {
     const { sessions } = setup()
     const id = await stored(sessions, { keep: 1, drop: 2 })

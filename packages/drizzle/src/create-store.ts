@@ -17,7 +17,7 @@ import { DEFAULT_MAX_DATA_BYTES, resolveSqlOptions } from './_internal/options.j
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
 /** The dialect a URL names. */
-export type Dialect = 'pg' | 'mysql' | 'pglite'
+export type Dialect = 'pg' | 'mysql' | 'pglite' | 'sqlite'
 
 /** What {@link parseStoreUrl} makes of a URL. */
 export interface ParsedStoreUrl {
@@ -26,6 +26,8 @@ export interface ParsedStoreUrl {
   url?: string
   /** PGlite's data directory; unset means in memory. */
   dataDir?: string
+  /** SQLite's database file, or `:memory:`; unset for a `libsql://` URL (then in `url`). */
+  path?: string
 }
 
 /** Options of {@link createStore}: the shared store options, applied to whichever dialect the URL names. */
@@ -33,7 +35,8 @@ export type CreateStoreOptions = SqlStoreOptions
 
 /**
  * Tell the dialect from a URL, like ADOdb's DSNs: `postgres://` and `postgresql://` (PostgreSQL),
- * `mysql://` and `mariadb://` (MySQL/MariaDB), `pglite://<dir>` or `pglite:memory` (embedded).
+ * `mysql://` and `mariadb://` (MySQL/MariaDB), `pglite://<dir>` or `pglite:memory` (embedded),
+ * `sqlite:<file>` or `sqlite::memory:` (SQLite), `libsql://<host>` (a libSQL server).
  * Anything else is refused with `E_OPTION`.
  */
 export function parseStoreUrl(url: string): ParsedStoreUrl {
@@ -54,13 +57,29 @@ export function parseStoreUrl(url: string): ParsedStoreUrl {
       if (rest === '' || rest === 'memory' || rest === ':memory:') return { dialect: 'pglite' }
       return { dialect: 'pglite', dataDir: decodeURIComponent(rest) }
     }
+    case 'sqlite': {
+      const rest = url.slice('sqlite:'.length).replace(/^\/\//, '')
+      if (rest === '' || rest === 'memory' || rest === ':memory:')
+        return { dialect: 'sqlite', path: ':memory:' }
+      return { dialect: 'sqlite', path: decodeURIComponent(rest) }
+    }
+    case 'libsql':
+      return { dialect: 'sqlite', url }
     default:
       throw new SessionError(
         'E_OPTION',
         'drizzle',
-        `unknown database URL scheme ${JSON.stringify(scheme ?? url.slice(0, 20))}: use postgres://, postgresql://, mysql://, mariadb://, pglite://<dir> or pglite:memory`,
+        `unknown database URL scheme ${JSON.stringify(scheme ?? url.slice(0, 20))}: use postgres://, postgresql://, mysql://, mariadb://, pglite://<dir>, pglite:memory, sqlite:<file>, sqlite::memory: or libsql://`,
       )
   }
+}
+
+// Each dialect's physical limits: table name bytes and the largest payload.
+const LIMITS: Record<Dialect, { maxTableBytes: number; hardMaxBytes: number }> = {
+  pg: { maxTableBytes: 63, hardMaxBytes: 1024 * 1024 * 1024 - 1 },
+  pglite: { maxTableBytes: 63, hardMaxBytes: 1024 * 1024 * 1024 - 1 },
+  mysql: { maxTableBytes: 64, hardMaxBytes: 1024 * 1024 * 1024 - 1 },
+  sqlite: { maxTableBytes: 1024, hardMaxBytes: 1_000_000_000 },
 }
 
 /**
@@ -75,10 +94,7 @@ export function parseStoreUrl(url: string): ParsedStoreUrl {
 export function createStore(url: string, options: CreateStoreOptions = {}): SqlSessionStore {
   const parsed = parseStoreUrl(url)
   // Bad options fail here, at construction, not on the first request.
-  resolveSqlOptions(parsed.dialect, options, {
-    maxTableBytes: parsed.dialect === 'mysql' ? 64 : 63,
-    hardMaxBytes: 1024 * 1024 * 1024 - 1,
-  })
+  resolveSqlOptions(parsed.dialect, options, LIMITS[parsed.dialect])
   return new UrlStore(parsed, options)
 }
 
@@ -90,6 +106,12 @@ async function load(parsed: ParsedStoreUrl, options: CreateStoreOptions): Promis
       return (await import('./mysql.js')).mysqlStore({ ...options, url: parsed.url as string })
     case 'pglite':
       return (await import('./pglite.js')).pgliteStore({ ...options, dataDir: parsed.dataDir })
+    case 'sqlite': {
+      const { sqliteStore } = await import('./sqlite.js')
+      return parsed.url === undefined
+        ? sqliteStore({ ...options, path: parsed.path as string })
+        : sqliteStore({ ...options, url: parsed.url })
+    }
   }
 }
 

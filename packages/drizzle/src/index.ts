@@ -1,6 +1,6 @@
 /**
  * `@sessile/drizzle`: SQL session stores on Drizzle ORM. This entry imports no driver; the
- * dialects live in `@sessile/drizzle/pg`, `/mysql` and `/pglite`.
+ * dialects live in `@sessile/drizzle/pg`, `/mysql`, `/pglite` and `/sqlite`.
  */
 
 // Pick the dialect from a URL

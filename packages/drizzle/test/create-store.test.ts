@@ -31,11 +31,30 @@ describe('parseStoreUrl', () => {
       dataDir: './data/sessions',
     })
     expect(parseStoreUrl('pglite:///var/lib/s%20p')).toEqual({ dialect: 'pglite', dataDir: '/var/lib/s p' })
+    expect(parseStoreUrl('sqlite:./data/sessions.db')).toEqual({
+      dialect: 'sqlite',
+      path: './data/sessions.db',
+    })
+    expect(parseStoreUrl('sqlite://./data/sessions.db')).toEqual({
+      dialect: 'sqlite',
+      path: './data/sessions.db',
+    })
+    expect(parseStoreUrl('sqlite:///var/lib/s%20p.db')).toEqual({
+      dialect: 'sqlite',
+      path: '/var/lib/s p.db',
+    })
+    expect(parseStoreUrl('sqlite::memory:')).toEqual({ dialect: 'sqlite', path: ':memory:' })
+    expect(parseStoreUrl('sqlite:memory')).toEqual({ dialect: 'sqlite', path: ':memory:' })
+    expect(parseStoreUrl('libsql://db.example.org')).toEqual({
+      dialect: 'sqlite',
+      url: 'libsql://db.example.org',
+    })
   })
 
   it('refuses unknown schemes and non-strings with E_OPTION', () => {
     for (const bad of [
-      'sqlite://x.db',
+      'sqlserver://h/db',
+      'file:x.db',
       'redis://h',
       'http://h',
       'postgres',
@@ -74,6 +93,7 @@ describe('store options are checked at construction', () => {
       () => pgliteStore({ dataDir: '/tmp/x', client: {} as never }),
       () => pgliteStore({ client: {} as never }),
       () => createStore('pglite:memory', { table: 42 as never }),
+      () => createStore('sqlite::memory:', { maxDataBytes: 1_000_000_001 }),
     ]
     for (const make of bad) expect(make).toThrow(expect.objectContaining({ code: 'E_OPTION' }))
     expect(isOptionError(captured(() => pgStore({})))).toBe(true)
@@ -124,6 +144,24 @@ describe('createStore picks the dialect from the URL and works', () => {
       expect(store.maxDataBytes).toBeLessThanOrEqual(16 * 1024 * 1024)
       await store.close()
     }
+  })
+
+  it('sqlite::memory: and sqlite:<file>, whose missing directory is made and whose data outlives the store', async () => {
+    const memory = createStore('sqlite::memory:')
+    expect(memory.name).toBe('sqlite')
+    await roundTrip(memory)
+    await memory.close()
+    await expect(memory.count()).rejects.toSatisfy((e) => isSessionError(e) && e.code === 'E_STORE')
+
+    const dir = await mkdtemp(join(tmpdir(), 'sessile-sqlite-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const file = join(dir, 'not', 'yet', 'sessions.db')
+    const first = createStore(`sqlite:${file}`)
+    await roundTrip(first)
+    await first.close()
+    const second = createStore(`sqlite://${file}`)
+    expect(text((await second.read('k'))!.data)).toBe('hello')
+    await second.close()
   })
 
   it('pglite:memory and pglite://<dir>, where data outlives the store', { timeout: 60_000 }, async () => {

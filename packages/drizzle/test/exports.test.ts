@@ -20,7 +20,9 @@ function staticImports(file: string, seen = new Set<string>()): string[] {
 it('the main entry imports no driver until a URL asks for one', () => {
   const imports = staticImports('index.js')
   expect(imports).toContain('@sessile/core')
-  for (const driver of ['postgres', 'mysql2', '@electric-sql/pglite']) expect(imports).not.toContain(driver)
+  for (const driver of ['postgres', 'mysql2', '@electric-sql/pglite', 'better-sqlite3', '@libsql/client']) {
+    expect(imports).not.toContain(driver)
+  }
 })
 
 it('each dialect entry imports only its own driver', () => {
@@ -30,4 +32,14 @@ it('each dialect entry imports only its own driver', () => {
   expect(staticImports('mysql.js')).not.toContain('postgres')
   expect(staticImports('pglite.js')).toContain('@electric-sql/pglite')
   expect(staticImports('pglite.js')).not.toContain('postgres')
+})
+
+it('the sqlite entry loads its two optional drivers only when it opens a database with one', () => {
+  const imports = staticImports('sqlite.js')
+  for (const driver of ['better-sqlite3', '@libsql/client', 'postgres', 'mysql2', '@electric-sql/pglite']) {
+    expect(imports).not.toContain(driver)
+  }
+  const code = readFileSync(new URL('../dist/sqlite.js', import.meta.url), 'utf8')
+  expect(code).toContain('import("better-sqlite3")')
+  expect(code).toContain('import("@libsql/client")')
 })

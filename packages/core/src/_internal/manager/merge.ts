@@ -50,7 +50,11 @@ export async function updateWithMerge<T extends SessionData>(
   first: UpdateRequest,
 ): Promise<CommitResult> {
   const { o, store, call, events } = ctx
+  // The three-way merge always compares the request's own data (ours) with what it loaded
+  // (base): after a first merge session.data also holds the other writers' values of that
+  // moment, which a second merge would otherwise take for our changes and write back stale.
   let base: SessionData | undefined
+  let ours: SessionData | undefined
   let version = state.version
   let bytes = first.bytes
   let ref = first.ref
@@ -91,7 +95,8 @@ export async function updateWithMerge<T extends SessionData>(
     const theirs = await codec.decode(row)
     if (!theirs) return gone(session)
     base ??= deserialize(state.plain)
-    session.data = merge<T>(base, session.data, theirs.data)
+    ours ??= session.data
+    session.data = merge<T>(base, ours, theirs.data)
     version = row.version
     bytes = codec.encode(session.data)
     if (bytesEqual(bytes.plain, theirs.plain)) {
