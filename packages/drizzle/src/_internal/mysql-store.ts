@@ -24,7 +24,14 @@ import {
 } from '@sessile/core'
 import type { SqlSessionStore } from '../options.js'
 import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
-import { isMysqlConnectionLost, retryOnLost } from './connection-lost.js'
+import {
+  backoff,
+  classifyMysqlFailure,
+  DEFAULT_RETRY,
+  type MysqlRetryPolicy,
+  retryMysql,
+  shouldRetry,
+} from './mysql/retry.js'
 import {
   bind,
   type MysqlStatements,
@@ -77,6 +84,8 @@ const VERSION_MASK = (1n << VERSION_BITS) - 1n
 
 export interface MysqlStoreConfig extends ResolvedSqlOptions {
   close: () => Promise<void>
+  /** Which failures are retried, how often (conflicts, lost connections, failover). */
+  retry?: MysqlRetryPolicy
 }
 
 /** The SessionStore over a mysql2 pool (MySQL 8, MariaDB 10.6+). */
@@ -97,6 +106,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   #queue: Promise<unknown> = Promise.resolve()
   readonly #reads: Coalescer<ReadResult | null>
   readonly #destroys: Coalescer<SessionRef | null>
+  readonly #policy: MysqlRetryPolicy
 
   constructor(client: MysqlClient, config: MysqlStoreConfig) {
     this.table = config.table
@@ -105,6 +115,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
+    this.#policy = config.retry ?? DEFAULT_RETRY
     this.#reads = new Coalescer(config.lanes, {
       one: (key) =>
         this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
@@ -181,6 +192,7 @@ export class MysqlSqlStore implements SqlSessionStore {
     s: Statement,
     params: unknown[],
     map?: (result: unknown) => R | PromiseLike<R>,
+    policy: MysqlRetryPolicy = this.#policy,
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const done: MysqlDone = (error, result) => {
@@ -192,7 +204,7 @@ export class MysqlSqlStore implements SqlSessionStore {
           }
           return
         }
-        this.#retry(action, s.text, params, error)
+        this.#retry(action, s.text, params, error, policy)
           .then((again) => (map ? map(again) : (again as R)))
           .then(resolve, reject)
       }
@@ -204,11 +216,15 @@ export class MysqlSqlStore implements SqlSessionStore {
     })
   }
 
-  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<unknown> {
+  async #retry(
+    action: string,
+    text: string,
+    params: unknown[],
+    error: unknown,
+    policy: MysqlRetryPolicy,
+  ): Promise<unknown> {
     try {
-      return (
-        await retryOnLost(isMysqlConnectionLost, () => this.#client.execute(text, params), { error })
-      )[0]
+      return (await retryMysql(policy, () => this.#client.execute(text, params), { error }))[0]
     } catch (e) {
       throw storeError(this.name, action, e)
     }
@@ -251,20 +267,25 @@ export class MysqlSqlStore implements SqlSessionStore {
       try {
         conn = await getConnection()
       } catch (error) {
-        throw storeError(this.name, action, error)
+        const failure = classifyMysqlFailure(error)
+        if (!shouldRetry(this.#policy, failure, attempt)) throw storeError(this.name, action, error)
+        this.#policy.onRetry?.(failure, attempt + 1, error)
+        await pause(backoff(failure, attempt))
+        continue
       }
       try {
         const out = await this.#inTransaction(conn, fn)
         conn.release()
         return out
       } catch (error) {
-        // The transaction was rolled back, so nothing was handed out yet: try again.
-        if (isRetryable(error) && attempt < 5) {
-          conn.release()
-          continue
-        }
-        if (isMysqlConnectionLost(error) && attempt < 5) {
-          conn.destroy?.()
+        // The transaction was rolled back (a certification failure at COMMIT included), so
+        // nothing was handed out yet: try again.
+        const failure = classifyMysqlFailure(error)
+        if (shouldRetry(this.#policy, failure, attempt) && failure !== 'other') {
+          if (failure === 'conflict') conn.release()
+          else conn.destroy?.()
+          this.#policy.onRetry?.(failure, attempt + 1, error)
+          await pause(backoff(failure, attempt))
           continue
         }
         // After any other failure the connection's state is unknown: do not hand it back.
@@ -425,7 +446,11 @@ export class MysqlSqlStore implements SqlSessionStore {
     if (this.#returning) {
       const padded = padKeys(keys)
       try {
-        return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded)) as Row[]
+        // A deadlocked batch goes key by key below rather than again as a whole.
+        return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded, undefined, {
+          ...this.#policy,
+          conflicts: false,
+        })) as Row[]
       } catch (error) {
         if (!isRetryable(error) && errnoOf(error) !== 1064) throw error
       }
@@ -524,11 +549,12 @@ export class MysqlSqlStore implements SqlSessionStore {
   }
 }
 
-/** A deadlock or lock wait timeout: the statement (or transaction) was rolled back. */
+/** A deadlock, lock wait timeout or certification failure: the statement was rolled back. */
 function isRetryable(error: unknown): boolean {
-  const errno = errnoOf(error)
-  return errno === 1213 || errno === 1205
+  return classifyMysqlFailure(error) === 'conflict'
 }
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** 0 means the statement matched no row; otherwise (expiry ms << 21) | version. */
 function unpack(insertId: number | string | bigint): WriteResult | null {

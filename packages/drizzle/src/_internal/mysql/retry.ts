@@ -1,0 +1,110 @@
+import { isMysqlConnectionLost } from '../connection-lost.js'
+
+/**
+ * What a failed statement or transaction means for trying it again:
+ * - `conflict`: a deadlock, a lock wait timeout or Galera's certification failure (1213 even at
+ *   COMMIT, SQLSTATE 40001). The transaction was rolled back: retrying it whole is always safe.
+ * - `not-ready`: the node refused the statement before running it (Galera's "WSREP has not yet
+ *   prepared node for application use" while it is out of the primary component) or interrupted
+ *   it when it left the cluster. Nothing was committed.
+ * - `lost`: the connection went away. The statement may or may not have committed; see
+ *   connection-lost.ts for why every store statement gives a safe answer when sent again.
+ * - `unreachable`: no connection could be made (refused, host unreachable): nothing was sent.
+ * - `other`: not retried.
+ */
+export type MysqlFailure = 'conflict' | 'not-ready' | 'lost' | 'unreachable' | 'other'
+
+// ER_LOCK_DEADLOCK (also Galera's certification failure), ER_LOCK_WAIT_TIMEOUT.
+const CONFLICT = new Set([1213, 1205])
+// ER_UNKNOWN_COM_ERROR (wsrep not ready), ER_QUERY_INTERRUPTED, ER_LOCK_ABORTED (wsrep BF abort).
+const NOT_READY = new Set([1047, 1317, 1689])
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
+
+/** The server's error number of a store error (its cause) or of a driver error. */
+function fieldOf(error: unknown, name: 'errno' | 'code' | 'sqlState'): unknown {
+  const e = error as Record<string, unknown> | null
+  const cause = e?.cause as Record<string, unknown> | null | undefined
+  return e?.[name] ?? cause?.[name]
+}
+
+export function classifyMysqlFailure(error: unknown): MysqlFailure {
+  const errno = fieldOf(error, 'errno')
+  if (typeof errno === 'number' && CONFLICT.has(errno)) return 'conflict'
+  if (fieldOf(error, 'sqlState') === '40001') return 'conflict'
+  if (typeof errno === 'number' && NOT_READY.has(errno)) return 'not-ready'
+  if (isMysqlConnectionLost(error) || isMysqlConnectionLost((error as { cause?: unknown } | null)?.cause))
+    return 'lost'
+  const code = fieldOf(error, 'code')
+  if (typeof code === 'string' && UNREACHABLE.has(code)) return 'unreachable'
+  return 'other'
+}
+
+/** How a store retries its statements and transactions. */
+export interface MysqlRetryPolicy {
+  /** Tries in all, the first included. */
+  attempts: number
+  /** Retry `not-ready` and `unreachable` too: the next try may go to another node. */
+  failover: boolean
+  /** Retry conflicts; off for a statement whose caller has a better way out of a deadlock. */
+  conflicts?: boolean
+  /** Told of every retry (metrics): what failed, and the number of the try about to run. */
+  onRetry?: (failure: MysqlFailure, attempt: number, error: unknown) => void
+}
+
+export const DEFAULT_RETRY: MysqlRetryPolicy = { attempts: 8, failover: false }
+
+/** Whether a failure of this kind is tried again under the policy, at try `attempt` (1-based). */
+export function shouldRetry(policy: MysqlRetryPolicy, failure: MysqlFailure, attempt: number): boolean {
+  if (attempt >= policy.attempts) return false
+  switch (failure) {
+    case 'conflict':
+      return policy.conflicts !== false
+    // A lone server that lost every connection is back within a few tries or not soon.
+    case 'lost':
+      return attempt < 5 || policy.failover
+    case 'not-ready':
+    case 'unreachable':
+      return policy.failover
+    default:
+      return false
+  }
+}
+
+/**
+ * The pause before try `attempt + 1`. Conflicts get full jitter over a doubling window, so writers
+ * that collided on a row do not collide again in step. A lost connection waits at least a
+ * macrotask so the driver takes in the close first; failover waits long enough for a node that
+ * left to be noticed, not so long that the request times out.
+ */
+export function backoff(failure: MysqlFailure, attempt: number): number {
+  switch (failure) {
+    case 'conflict':
+      return Math.random() * Math.min(200, 2 * 2 ** attempt)
+    case 'lost':
+      return attempt * 15
+    default:
+      return Math.min(1000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2)
+  }
+}
+
+/**
+ * Run `run` until it succeeds or fails in a way the policy does not retry. A caller that made the
+ * first try itself (off this slower path) passes that try's error as `first`.
+ */
+export async function retryMysql<T>(
+  policy: MysqlRetryPolicy,
+  run: () => Promise<T>,
+  first?: { error: unknown },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (attempt === 1 && first) throw first.error
+      return await run()
+    } catch (error) {
+      const failure = classifyMysqlFailure(error)
+      if (!shouldRetry(policy, failure, attempt)) throw error
+      policy.onRetry?.(failure, attempt + 1, error)
+      await new Promise((resolve) => setTimeout(resolve, backoff(failure, attempt)))
+    }
+  }
+}
