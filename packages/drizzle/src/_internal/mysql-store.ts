@@ -26,6 +26,7 @@ import type { SqlSessionStore } from '../options.js'
 import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from './coalesce.js'
 import {
   backoff,
+  claimRaced,
   classifyMysqlFailure,
   DEFAULT_RETRY,
   type MysqlRetryPolicy,
@@ -502,7 +503,11 @@ export class MysqlSqlStore implements SqlSessionStore {
     const [rows] = await conn.execute(lock.text, bind(lock, values))
     const locked = rows as Row[]
     if (locked.length === 0) return []
-    await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
+    const [ok] = await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
+    // Row locks are per node on Galera: another node may have claimed the same rows. Only rows
+    // this statement deleted are ours to report; certification then lets one of the two commit.
+    if ((ok as OkPacket).affectedRows !== locked.length)
+      throw claimRaced(locked.length, (ok as OkPacket).affectedRows)
     return locked.map(toRef)
   }
 

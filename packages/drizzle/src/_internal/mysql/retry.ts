@@ -39,6 +39,20 @@ export function classifyMysqlFailure(error: unknown): MysqlFailure {
   return 'other'
 }
 
+/**
+ * A claim (sweep, destroyByRef) that locked rows and then deleted fewer of them: someone else
+ * deleted the rest meanwhile (another Galera node, whose locks ours did not see). It is thrown
+ * inside the transaction, which rolls back, and classed as a conflict, so the claim runs again.
+ */
+export function claimRaced(locked: number, deleted: number): Error {
+  return Object.assign(
+    new Error(`locked ${locked} rows but deleted ${deleted}: claimed elsewhere meanwhile`),
+    {
+      sqlState: '40001',
+    },
+  )
+}
+
 /** How a store retries its statements and transactions. */
 export interface MysqlRetryPolicy {
   /** Tries in all, the first included. */
