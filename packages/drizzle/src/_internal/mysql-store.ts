@@ -133,8 +133,9 @@ export class MysqlSqlStore implements SqlSessionStore {
       many: (keys) => this.#destroyMany(keys),
       pick: pickDestroy,
     })
+    // Start-up goes through the same retries as every statement (a first node may be down).
     this.#ready = new Ready(async () => {
-      if (config.createTable) await this.#client.query(this.#ddl)
+      if (config.createTable) await retryMysql(this.#policy, () => this.#client.query(this.#ddl))
       await this.#probePacket()
     })
   }
@@ -146,7 +147,7 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async #probePacket(): Promise<void> {
     try {
-      const [rows] = await this.#client.execute(this.#sql.maxPacket.text)
+      const [rows] = await retryMysql(this.#policy, () => this.#client.execute(this.#sql.maxPacket.text))
       const row = (rows as Row[])[0]
       const p = toInt(row?.p)
       if (Number.isFinite(p) && p > PACKET_OVERHEAD) this.#serverMax = p - PACKET_OVERHEAD
@@ -158,7 +159,7 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async ensureSchema(): Promise<void> {
     try {
-      await this.#client.query(this.#ddl)
+      await retryMysql(this.#policy, () => this.#client.query(this.#ddl))
       await this.#probePacket()
       this.#ready.markDone()
     } catch (error) {
