@@ -28,7 +28,7 @@ const table = `bench_galera_${process.pid}`
 
 function contender(name, urls, more = {}) {
   const counts = { conflict: 0, lost: 0, 'not-ready': 0, unreachable: 0 }
-  const stores = urls.map((url, i) =>
+  const stores = urls.map((url) =>
     mysqlStore({
       url,
       table: `${table}_${name.replace(/\W+/g, '_')}`,
