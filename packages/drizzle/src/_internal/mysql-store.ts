@@ -398,7 +398,17 @@ export class MysqlSqlStore implements SqlSessionStore {
   async lease(req: LeaseRequest): Promise<LeaseResult> {
     validateLease(this.name, req)
     const values = { key: req.key, token: req.token, ttl: req.ttl * 1000 }
-    await this.#ok('lease', this.#sql.lease, values)
+    await this.#start('lease')
+    try {
+      // A conflict is not retried here: another node changed the row at that moment, most likely
+      // taking the lease; the row read below says who holds it, and the manager waits its turn.
+      await this.#send('lease', this.#sql.lease, bind(this.#sql.lease, values), undefined, {
+        ...this.#policy,
+        conflicts: false,
+      })
+    } catch (error) {
+      if (classifyMysqlFailure(error) !== 'conflict') throw error
+    }
     // MySQL has no UPDATE ... RETURNING: the row says whose lease it is now.
     const row = (await this.#rows('lease', this.#sql.leaseRead, values))[0]
     if (!row) return { ok: false, reason: 'missing' }

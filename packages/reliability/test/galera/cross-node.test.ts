@@ -142,6 +142,8 @@ describe.skipIf(reach.skip)('Galera: three app servers, one per node', () => {
         ),
       )
       failed += replies.filter((r) => r.status !== 200).length
+      for (const bad of replies.filter((r) => r.status !== 200))
+        console.log('[galera] failed:', bad.status, bad.body)
     }
     const r = await c.call('GET', '/data')
     expect(r.status).toBe(200)
@@ -176,6 +178,8 @@ describe.skipIf(reach.skip)('Galera: three app servers, one per node', () => {
         Array.from({ length: CONCURRENCY }, (_, i) => c.clone(i).call('GET', '/count')),
       )
       failed += replies.filter((r) => r.status !== 200).length
+      for (const bad of replies.filter((r) => r.status !== 200))
+        console.log('[galera] failed:', bad.status, bad.body)
     }
     const r = await c.call('GET', '/data')
     const count = Number((r.body.data as Record<string, unknown>).count ?? 0)
