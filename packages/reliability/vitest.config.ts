@@ -11,7 +11,7 @@ export default defineProject({
     env: { SESSILE_FIGURES_PROJECT: 'reliability' },
     name: 'reliability',
     include: ['test/**/*.test.ts'],
-    exclude: ['test/faults/**'],
+    exclude: ['test/faults/**', 'test/galera/**'],
     hookTimeout: 60_000,
     testTimeout: 120_000,
     // global.gc for the sustained-load test's heap figures (heap after a full collection).

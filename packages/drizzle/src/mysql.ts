@@ -4,11 +4,15 @@
  */
 import mysql from 'mysql2'
 import type { MysqlClient } from './_internal/mysql/client.js'
+import { type CorePool, HostPools, hostUrls } from './_internal/mysql/hosts.js'
 import { preparedSender } from './_internal/mysql/prepared.js'
+import { DEFAULT_RETRY, type MysqlFailure, type MysqlRetryPolicy } from './_internal/mysql/retry.js'
 import { MysqlSqlStore } from './_internal/mysql/store.js'
+import { syncWaitOnConnect } from './_internal/mysql/sync-wait.js'
 import { optionError, resolveSqlOptions } from './_internal/options.js'
 import type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
+export type { MysqlFailure } from './_internal/mysql/retry.js'
 export { mysqlSessionsTable } from './_internal/mysql/table.js'
 export type { SqlSessionStore, SqlStoreOptions } from './options.js'
 
@@ -20,10 +24,43 @@ export type Mysql2Client = object
 /** Options of {@link mysqlStore}. Give exactly one of `url`, `db` or `client`. */
 export interface MysqlStoreOptions extends SqlStoreOptions {
   /**
-   * A `mysql://` or `mariadb://` URL; the store opens (and on `close()` ends) its own pool.
+   * A `mysql://` or `mariadb://` URL; the store opens (and on `close()` ends) its own pool. Several
+   * nodes of a multi-primary cluster (Galera) are listed comma-separated,
+   * `mysql://user@node1:3306,node2:3306,node3:3306/db`: statements go to the first node that
+   * answers, and move on to the next when it goes away (see `hosts`).
    * @default undefined
    */
   url?: string
+  /**
+   * The nodes to use instead of the URL's host, as `host:port`, nearest first. With more than
+   * one, a node whose connection is lost, refused or answers "not ready" is passed over for a
+   * moment and the failed statement is retried on the next one; the store comes back to an
+   * earlier node once it answers again. Only with `url`.
+   * @default the URL's hosts
+   */
+  hosts?: string[]
+  /**
+   * `wsrep_sync_wait` on the connections the store opens (Galera): 1 makes every read wait until
+   * the node has applied all that the cluster committed before it, so a session written through
+   * one node is read through another by the next request. 0 turns it off (reads may then lag
+   * behind other nodes' writes for a moment; writes stay safe, certification refuses stale ones).
+   * Servers without wsrep ignore it. Only with `url`.
+   * @default 1
+   */
+  syncWait?: number
+  /**
+   * Called before each retry of a statement or transaction (metrics): what failed (`conflict`:
+   * deadlock or certification failure; `lost`; `not-ready`; `unreachable`) and the try about to run.
+   * @default undefined
+   */
+  onRetry?: (failure: MysqlFailure, attempt: number, error: unknown) => void
+  /**
+   * Tries in all for a statement or transaction that fails with a conflict (deadlock, lock wait
+   * timeout, Galera certification failure) or, with several hosts, a lost or refused node. Each
+   * retry waits a jittered, growing pause.
+   * @default 8
+   */
+  maxAttempts?: number
   /**
    * Your Drizzle database (`drizzle-orm/mysql2`); the store reuses its client (`db.$client`) and
    * never closes it. Pass one made from a pool: transactions need a connection of their own.
@@ -60,12 +97,17 @@ export function mysqlStore(options: MysqlStoreOptions): SqlSessionStore {
   const resolved = resolveSqlOptions(NAME, options, { maxTableBytes: 64, hardMaxBytes: 1024 * 1024 * 1024 })
   const given = [options.url, options.db, options.client].filter((v) => v !== undefined).length
   if (given !== 1) throw optionError(NAME, 'give exactly one of url, db or client')
+  const retry = retryPolicy(options)
   if (options.url !== undefined) {
-    const { client, close } = ownPool(options)
-    return new MysqlSqlStore(client, { ...resolved, close })
+    const { client, close, failover } = ownPool(options)
+    return new MysqlSqlStore(client, { ...resolved, close, retry: { ...retry, failover } })
+  }
+  if (options.hosts !== undefined || options.syncWait !== undefined) {
+    throw optionError(NAME, 'hosts and syncWait apply to the pool the store opens from url')
   }
   return new MysqlSqlStore(borrowed(options.client ?? options.db?.$client), {
     ...resolved,
+    retry,
     close: async () => {},
   })
 }
@@ -146,7 +188,22 @@ function direct(core: CoreClient, wrapped = core.promise() as MysqlClient): Mysq
   return client
 }
 
-function ownPool(options: MysqlStoreOptions): { client: MysqlClient; close: () => Promise<void> } {
+function retryPolicy(options: MysqlStoreOptions): MysqlRetryPolicy {
+  const attempts = options.maxAttempts ?? DEFAULT_RETRY.attempts
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) {
+    throw optionError(NAME, 'maxAttempts must be a whole number from 1 to 100')
+  }
+  if (options.onRetry !== undefined && typeof options.onRetry !== 'function') {
+    throw optionError(NAME, 'onRetry must be a function')
+  }
+  return { attempts, failover: false, onRetry: options.onRetry }
+}
+
+function ownPool(options: MysqlStoreOptions): {
+  client: MysqlClient
+  close: () => Promise<void>
+  failover: boolean
+} {
   const url = options.url
   if (typeof url !== 'string' || !/^(mysql|mariadb):\/\//i.test(url)) {
     throw optionError(NAME, 'url must be a mysql:// or mariadb:// URL')
@@ -159,29 +216,46 @@ function ownPool(options: MysqlStoreOptions): { client: MysqlClient; close: () =
   if (!Number.isInteger(connectTimeout) || connectTimeout < 1) {
     throw optionError(NAME, 'connectTimeout must be a whole number of ms')
   }
-  let pool: mysql.Pool
+  const syncWait = options.syncWait ?? 1
+  if (!Number.isInteger(syncWait) || syncWait < 0 || syncWait > 15) {
+    throw optionError(NAME, 'syncWait must be a whole number from 0 to 15 (wsrep_sync_wait)')
+  }
+  if (
+    options.hosts !== undefined &&
+    (!Array.isArray(options.hosts) ||
+      options.hosts.length === 0 ||
+      !options.hosts.every((h) => typeof h === 'string' && /^[^\s,/@?#]+$/.test(h)))
+  ) {
+    throw optionError(NAME, 'hosts must be a non-empty array of "host:port" strings')
+  }
+  const urls = hostUrls(url.replace(/^mariadb:/i, 'mysql:'), options.hosts)
+  const pools: mysql.Pool[] = []
   try {
-    pool = mysql.createPool({
-      uri: url.replace(/^mariadb:/i, 'mysql:'),
-      connectionLimit,
-      connectTimeout,
-      enableKeepAlive: true,
-    })
+    for (const uri of urls)
+      pools.push(mysql.createPool({ uri, connectionLimit, connectTimeout, enableKeepAlive: true }))
   } catch (error) {
+    for (const p of pools) p.end()
     throw optionError(NAME, `cannot use url: ${error instanceof Error ? error.message : String(error)}`)
   }
-  // A connection the server drops while idle emits 'error'; without a listener that would crash
-  // the process. The pool removes the connection and opens a new one on demand.
-  pool.on('connection', (connection) => {
-    connection.on('error', () => {})
-  })
+  for (const pool of pools) {
+    // A connection the server drops while idle emits 'error'; without a listener that would crash
+    // the process. The pool removes the connection and opens a new one on demand.
+    pool.on('connection', (connection) => {
+      connection.on('error', () => {})
+    })
+    if (syncWait > 0) syncWaitOnConnect(pool as unknown as CorePool, syncWait)
+  }
+  const only = pools.length === 1 ? (pools[0] as mysql.Pool) : undefined
+  const hosts = only ? undefined : new HostPools(pools as unknown as CorePool[])
   let closed = false
   return {
-    client: direct(pool as unknown as CoreClient),
+    client: direct((only ?? hosts) as unknown as CoreClient),
+    failover: hosts !== undefined,
     close: async () => {
       if (closed) return
       closed = true
-      await pool.promise().end()
+      if (only) await only.promise().end()
+      else await hosts?.end()
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { Row } from '../rows.js'
 import { toInt, toNullableText } from '../values.js'
 import type { MysqlQueryable } from './client.js'
+import { type MysqlRetryPolicy, retryMysql } from './retry.js'
 import type { Statement } from './sql.js'
 
 // Room for the key, ref and the rest of the execute packet next to the payload.
@@ -14,10 +15,17 @@ export interface ServerTraits {
   returning: boolean
 }
 
-/** Asks the server its packet limit and version; null when it hides them (keep what we had). */
-export async function probeServer(client: MysqlQueryable, probe: Statement): Promise<ServerTraits | null> {
+/**
+ * Asks the server its packet limit and version; null when it hides them (keep what we had). The
+ * question goes through the store's retries: the first node of several may be down at start-up.
+ */
+export async function probeServer(
+  client: MysqlQueryable,
+  probe: Statement,
+  policy: MysqlRetryPolicy,
+): Promise<ServerTraits | null> {
   try {
-    const [rows] = await client.execute(probe.text)
+    const [rows] = await retryMysql(policy, () => client.execute(probe.text))
     const row = (rows as Row[])[0]
     const p = toInt(row?.p)
     return {

@@ -1,11 +1,12 @@
 import { storeError } from '@sessile/core'
-import { isMysqlConnectionLost, retryOnLost } from '../connection-lost.js'
 import type { MysqlClient, MysqlDone } from './client.js'
+import { type MysqlRetryPolicy, retryMysql } from './retry.js'
 
 /**
  * Sends one prepared statement and maps its result. The way that succeeds makes one promise,
  * around the driver's callback, with `map` run inside it: the store's hot path stacks no async
- * layers. Retries (a lost connection) and the error wrapping run only after a failed first try.
+ * layers. Retries (under `policy`: a conflict, a lost connection, a node to fail over from) and
+ * the error wrapping run only after a failed first try.
  */
 export function sendStatement<R = unknown>(
   client: MysqlClient,
@@ -13,6 +14,7 @@ export function sendStatement<R = unknown>(
   action: string,
   text: string,
   params: unknown[],
+  policy: MysqlRetryPolicy,
   map?: (result: unknown) => R | PromiseLike<R>,
 ): Promise<R> {
   return new Promise<R>((resolve, reject) => {
@@ -25,7 +27,7 @@ export function sendStatement<R = unknown>(
         }
         return
       }
-      retry(client, source, action, text, params, error)
+      retry(client, source, action, text, params, policy, error)
         .then((again) => (map ? map(again) : (again as R)))
         .then(resolve, reject)
     }
@@ -43,10 +45,11 @@ async function retry(
   action: string,
   text: string,
   params: unknown[],
+  policy: MysqlRetryPolicy,
   error: unknown,
 ): Promise<unknown> {
   try {
-    return (await retryOnLost(isMysqlConnectionLost, () => client.execute(text, params), { error }))[0]
+    return (await retryMysql(policy, () => client.execute(text, params), { error }))[0]
   } catch (e) {
     throw storeError(source, action, e)
   }

@@ -1,6 +1,6 @@
-// Over 300 lines on purpose: one SessionStore operation after another, each a few lines around its
-// statement, sharing the start-up gate, the batching and the send; what is not an operation lives
-// beside it (client, send, transaction, probe, packing, sql).
+// Over 400 lines on purpose: one SessionStore operation after another, each a few lines around its
+// statement, sharing the start-up gate, the batching, the send and the retry policy; what is not an
+// operation lives beside it (client, send, retry, transaction, probe, packing, sql, hosts).
 import {
   type DestroyHint,
   type LeaseRequest,
@@ -35,12 +35,21 @@ import type { MysqlClient, MysqlQueryable, OkPacket } from './client.js'
 import { ER_PARSE_ERROR, errnoOf, isRetryable } from './errno.js'
 import { unpackWrite } from './packing.js'
 import { probeServer } from './probe.js'
+import {
+  claimRaced,
+  classifyMysqlFailure,
+  DEFAULT_RETRY,
+  type MysqlRetryPolicy,
+  retryMysql,
+} from './retry.js'
 import { sendStatement } from './send.js'
 import { bind, type MysqlStatements, mysqlDdl, mysqlStatements, type Statement } from './sql.js'
 import { MysqlTransactions } from './transaction.js'
 
 export interface MysqlStoreConfig extends ResolvedSqlOptions {
   close: () => Promise<void>
+  /** Which failures are retried, how often (conflicts, lost connections, failover). */
+  retry?: MysqlRetryPolicy
 }
 
 /** The SessionStore over a mysql2 pool (MySQL 8, MariaDB 10.6+). */
@@ -60,6 +69,9 @@ export class MysqlSqlStore implements SqlSessionStore {
   readonly #transactions: MysqlTransactions
   readonly #reads: Coalescer<ReadResult | null>
   readonly #destroys: Coalescer<SessionRef | null>
+  readonly #policy: MysqlRetryPolicy
+  // For statements whose caller has a better way out of a conflict than sending them again.
+  readonly #noConflictRetry: MysqlRetryPolicy
 
   constructor(client: MysqlClient, config: MysqlStoreConfig) {
     this.table = config.table
@@ -68,7 +80,9 @@ export class MysqlSqlStore implements SqlSessionStore {
     this.#sql = mysqlStatements(config.table)
     this.#ddl = mysqlDdl(config.table)
     this.#close = config.close
-    this.#transactions = new MysqlTransactions(client, this.name)
+    this.#policy = config.retry ?? DEFAULT_RETRY
+    this.#noConflictRetry = { ...this.#policy, conflicts: false }
+    this.#transactions = new MysqlTransactions(client, this.name, this.#policy)
     this.#reads = new Coalescer(config.lanes, {
       one: (key) =>
         this.#send('read', this.#sql.read, [key], (rows) => pickRead(key, (rows as Row[])[0], true)),
@@ -85,8 +99,9 @@ export class MysqlSqlStore implements SqlSessionStore {
       many: (keys) => this.#destroyMany(keys),
       pick: pickDestroy,
     })
+    // Start-up goes through the same retries as every statement (a first node may be down).
     this.#ready = new Ready(async () => {
-      if (config.createTable) await this.#client.query(this.#ddl)
+      if (config.createTable) await retryMysql(this.#policy, () => this.#client.query(this.#ddl))
       await this.#probePacket()
     })
   }
@@ -97,7 +112,7 @@ export class MysqlSqlStore implements SqlSessionStore {
   }
 
   async #probePacket(): Promise<void> {
-    const server = await probeServer(this.#client, this.#sql.maxPacket)
+    const server = await probeServer(this.#client, this.#sql.maxPacket, this.#policy)
     // Servers that hide the variable keep the configured limit.
     if (!server) return
     if (server.maxDataBytes !== undefined) this.#serverMax = server.maxDataBytes
@@ -106,7 +121,7 @@ export class MysqlSqlStore implements SqlSessionStore {
 
   async ensureSchema(): Promise<void> {
     try {
-      await this.#client.query(this.#ddl)
+      await retryMysql(this.#policy, () => this.#client.query(this.#ddl))
       await this.#probePacket()
       this.#ready.markDone()
     } catch (error) {
@@ -138,8 +153,9 @@ export class MysqlSqlStore implements SqlSessionStore {
     s: Statement,
     params: unknown[],
     map?: (result: unknown) => R | PromiseLike<R>,
+    policy: MysqlRetryPolicy = this.#policy,
   ): Promise<R> {
-    return sendStatement(this.#client, this.name, action, s.text, params, map)
+    return sendStatement(this.#client, this.name, action, s.text, params, policy, map)
   }
 
   #rows(action: string, s: Statement, values: Record<string, unknown> = {}): Promise<Row[]> {
@@ -253,7 +269,20 @@ export class MysqlSqlStore implements SqlSessionStore {
   async lease(req: LeaseRequest): Promise<LeaseResult> {
     validateLease(this.name, req)
     const values = { key: req.key, token: req.token, ttl: req.ttl * 1000 }
-    await this.#ok('lease', this.#sql.lease, values)
+    await this.#start('lease')
+    try {
+      // A conflict is not retried here: another node changed the row at that moment, most likely
+      // taking the lease; the row read below says who holds it, and the manager waits its turn.
+      await this.#send(
+        'lease',
+        this.#sql.lease,
+        bind(this.#sql.lease, values),
+        undefined,
+        this.#noConflictRetry,
+      )
+    } catch (error) {
+      if (classifyMysqlFailure(error) !== 'conflict') throw error
+    }
     // MySQL has no UPDATE ... RETURNING: the row says whose lease it is now.
     const row = (await this.#rows('lease', this.#sql.leaseRead, values))[0]
     if (!row) return { ok: false, reason: 'missing' }
@@ -303,7 +332,14 @@ export class MysqlSqlStore implements SqlSessionStore {
     if (this.#returning) {
       const padded = padKeys(keys)
       try {
-        return (await this.#send('destroy', this.#sql.destroyMany(padded.length), padded)) as Row[]
+        // A deadlocked batch goes key by key below rather than again as a whole.
+        return (await this.#send(
+          'destroy',
+          this.#sql.destroyMany(padded.length),
+          padded,
+          undefined,
+          this.#noConflictRetry,
+        )) as Row[]
       } catch (error) {
         if (!isRetryable(error) && errnoOf(error) !== ER_PARSE_ERROR) throw error
       }
@@ -355,7 +391,11 @@ export class MysqlSqlStore implements SqlSessionStore {
     const [rows] = await conn.execute(lock.text, bind(lock, values))
     const locked = rows as Row[]
     if (locked.length === 0) return []
-    await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
+    const [ok] = await conn.query(this.#sql.deleteKeys.text, [locked.map((r) => r.key)])
+    // Row locks are per node on Galera: another node may have claimed the same rows. Only rows
+    // this statement deleted are ours to report; certification then lets one of the two commit.
+    if ((ok as OkPacket).affectedRows !== locked.length)
+      throw claimRaced(locked.length, (ok as OkPacket).affectedRows)
     return locked.map(toRef)
   }
 

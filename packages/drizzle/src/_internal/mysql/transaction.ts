@@ -1,18 +1,19 @@
 import { storeError } from '@sessile/core'
-import { isMysqlConnectionLost } from '../connection-lost.js'
 import type { MysqlClient, MysqlPoolConnection, MysqlQueryable } from './client.js'
-import { isRetryable } from './errno.js'
+import { backoff, classifyMysqlFailure, type MysqlRetryPolicy, pause, shouldRetry } from './retry.js'
 
 /** Short READ COMMITTED transactions (no gap locks), each on one pooled connection. */
 export class MysqlTransactions {
   readonly #client: MysqlClient
   readonly #source: string
+  readonly #policy: MysqlRetryPolicy
   // A single connection (no pool) must not interleave our transactions with other statements.
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(client: MysqlClient, source: string) {
+  constructor(client: MysqlClient, source: string, policy: MysqlRetryPolicy) {
     this.#client = client
     this.#source = source
+    this.#policy = policy
   }
 
   async run<T>(action: string, fn: (conn: MysqlQueryable) => Promise<T>): Promise<T> {
@@ -26,25 +27,32 @@ export class MysqlTransactions {
         throw storeError(this.#source, action, error)
       }
     }
+    const policy = this.#policy
     for (let attempt = 1; ; attempt++) {
       let conn: MysqlPoolConnection
       try {
         conn = await getConnection()
       } catch (error) {
-        throw storeError(this.#source, action, error)
+        // Nothing was sent: with several hosts the next try may reach another node.
+        const failure = classifyMysqlFailure(error)
+        if (!shouldRetry(policy, failure, attempt)) throw storeError(this.#source, action, error)
+        policy.onRetry?.(failure, attempt + 1, error)
+        await pause(backoff(failure, attempt))
+        continue
       }
       try {
         const out = await inTransaction(conn, fn)
         conn.release()
         return out
       } catch (error) {
-        // The transaction was rolled back, so nothing was handed out yet: try again.
-        if (isRetryable(error) && attempt < 5) {
-          conn.release()
-          continue
-        }
-        if (isMysqlConnectionLost(error) && attempt < 5) {
-          conn.destroy?.()
+        // The transaction was rolled back (a certification failure at COMMIT included), so
+        // nothing was handed out yet: try again.
+        const failure = classifyMysqlFailure(error)
+        if (shouldRetry(policy, failure, attempt)) {
+          if (failure === 'conflict') conn.release()
+          else conn.destroy?.()
+          policy.onRetry?.(failure, attempt + 1, error)
+          await pause(backoff(failure, attempt))
           continue
         }
         // After any other failure the connection's state is unknown: do not hand it back.
