@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one recursive-descent parser of PHP's serialize() format, whose
+// cases (scalars, strings, arrays, objects, references, custom classes) share its bounds checks.
 import { SessionError } from '@sessile/core'
 
 /**
