@@ -25,10 +25,13 @@ class CountingStore extends MemoryStore {
     this.reads++
     return super.read(key)
   }
+  log: string[] = []
   override async write(req: WriteRequest) {
     if (this.down) throw new Error('connect ECONNREFUSED')
     this.writes++
-    return super.write(req)
+    const r = await super.write(req)
+    this.log.push(`${req.mode} ${req.key.slice(0, 6)} ${Buffer.from(req.data).toString().slice(0, 120)} -> ${JSON.stringify(r)}`)
+    return r
   }
   override async touch(req: TouchRequest) {
     this.touches++
@@ -205,7 +208,7 @@ describe('expressStore with express-session', () => {
     expect((await call('/login?user=ann', 'POST')).status).toBe(200)
     // express-session saves a regenerated session again at res.end; give that save time to land.
     await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(store.writes).toBe(2)
+    expect(store.writes, store.log.join('\n')).toBe(2)
     expect(await sessions.count()).toBe(1)
     expect((await call('/data')).body.data).toMatchObject({ user: 'ann' })
   })
