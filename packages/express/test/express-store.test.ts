@@ -30,7 +30,9 @@ class CountingStore extends MemoryStore {
     if (this.down) throw new Error('connect ECONNREFUSED')
     this.writes++
     const r = await super.write(req)
-    this.log.push(`${req.mode} ${req.key.slice(0, 6)} ${Buffer.from(req.data).toString().slice(0, 120)} -> ${JSON.stringify(r)}`)
+    this.log.push(
+      `${req.mode} ${req.key.slice(0, 6)} ${Buffer.from(req.data).toString().slice(0, 120)} -> ${JSON.stringify(r)}`,
+    )
     return r
   }
   override async touch(req: TouchRequest) {
