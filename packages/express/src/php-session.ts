@@ -15,7 +15,8 @@ export interface PhpSessionOptions {
   /** The cookie's `Domain` (PHP's `session.cookie_domain`); unset keeps it host-only. */
   domain?: string
   /**
-   * `Secure` (PHP's `session.cookie_secure`). By default on, except for plain HTTP to localhost.
+   * `Secure` (PHP's `session.cookie_secure`). `'auto'`: exactly when the connection is TLS, never decided from
+   * the Host header; behind a TLS-terminating proxy set `true`.
    * @default 'auto'
    */
   secure?: boolean | 'auto'
@@ -33,7 +34,6 @@ export interface PhpSessionRequest<T extends SessionData = SessionData> extends 
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const LOCAL = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/
 
 function readCookie(header: string | undefined, name: string): string | null {
   if (!header) return null
@@ -83,7 +83,7 @@ export function phpSession<T extends SessionData = SessionData>(
   function cookie(req: IncomingMessage, value: string, clear: boolean): string {
     const secure =
       options.secure === undefined || options.secure === 'auto'
-        ? !(LOCAL.test(req.headers.host ?? '') && !(req.socket as { encrypted?: boolean }).encrypted)
+        ? (req.socket as { encrypted?: boolean }).encrypted === true
         : options.secure
     let line = `${name}=${value}; Path=${path}; HttpOnly; SameSite=${sameSite}`
     if (options.domain) line += `; Domain=${options.domain}`

@@ -15,7 +15,8 @@ export interface KoaPhpSessionOptions {
   /** The cookie's `Domain` (PHP's `session.cookie_domain`); unset keeps it host-only. */
   domain?: string
   /**
-   * `Secure` (PHP's `session.cookie_secure`). By default on, except for plain HTTP to localhost.
+   * `Secure` (PHP's `session.cookie_secure`). `'auto'`: exactly when the connection is TLS, never decided from
+   * the Host header; behind a TLS-terminating proxy set `true`.
    * @default 'auto'
    */
   secure?: boolean | 'auto'
@@ -37,7 +38,6 @@ export interface KoaPhpContext {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const LOCAL = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/
 
 function readCookie(header: string | undefined, name: string): string | null {
   if (!header) return null
@@ -84,7 +84,7 @@ export function koaPhpSession<T extends SessionData = SessionData>(
   function cookie(ctx: KoaPhpContext, value: string, clear: boolean): string {
     const secure =
       options.secure === undefined || options.secure === 'auto'
-        ? !(LOCAL.test(ctx.get('host')) && !(ctx.req.socket as { encrypted?: boolean }).encrypted)
+        ? (ctx.req.socket as { encrypted?: boolean }).encrypted === true
         : options.secure
     let line = `${name}=${value}; Path=${path}; HttpOnly; SameSite=${sameSite}`
     if (options.domain) line += `; Domain=${options.domain}`

@@ -48,6 +48,24 @@ describe('koaPhpSession: the plain PHPSESSID cookie on Koa', () => {
     expect((await get('/read', `PHPSESSID=${id}`)).headers.getSetCookie()).toEqual([])
   })
 
+  it('plain HTTP on a LAN host name gets no Secure: the connection decides, never the Host header', async () => {
+    const { request } = await import('node:http')
+    const u = new URL(`${app.url}/inc`)
+    const line = await new Promise<string>((resolve, reject) => {
+      request(
+        { host: u.hostname, port: u.port, path: '/inc', headers: { host: 'nas.local:3000' } },
+        (res) => {
+          res.resume()
+          resolve(String(res.headers['set-cookie']?.[0]))
+        },
+      )
+        .on('error', reject)
+        .end()
+    })
+    expect(line).toMatch(/^PHPSESSID=/)
+    expect(line).not.toContain('Secure')
+  })
+
   it('never adopts an unknown, malformed or signed id: a fresh session with a new id', async () => {
     for (const bad of ['0'.repeat(32), 's%3Aabc.sig', 'x'.repeat(300), 'A'.repeat(32)]) {
       const r = await get('/inc', `PHPSESSID=${bad}`)
