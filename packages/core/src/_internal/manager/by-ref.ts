@@ -24,29 +24,50 @@ export function findByRef<T extends SessionData>(
   return ctx.call('findByRef', () => ctx.store.findByRef(normRef(ref)))
 }
 
-/** "Log this user out everywhere", but for the session with storage key `except`. */
+/** At most this many passes over a ref's rows; each pass after the first finds only racing inserts. */
+const MAX_PASSES = 4
+
+/**
+ * "Log this user out everywhere", but for the session with storage key `except`.
+ *
+ * One pass is not enough: a regenerate inserts the new row, then deletes the old one. A pass whose
+ * snapshot predates that insert, and that then waits on the regenerate's delete of the old row,
+ * finds the old row gone and never saw the new one (PostgreSQL, read committed). Passes repeat
+ * until one ends nothing: a pass that starts after an earlier pass ended sees every row inserted
+ * before the old row could be deleted, so no regenerate racing the logout outlives it.
+ */
 export async function destroyByRef<T extends SessionData>(
   ctx: ManagerContext<T>,
   ref: string | number,
   opts: { except?: string; reason?: 'ref' | 'evict' } = {},
 ): Promise<SessionRef[]> {
-  const { call, store, events } = ctx
   const r = normRef(ref)
-  let ended: SessionRef[]
-  if (opts.except === undefined) {
-    ended = await call('destroyByRef', () => store.destroyByRef(r))
-  } else {
-    const keep = opts.except
-    const rows = await call('findByRef', () => store.findByRef(r))
-    ended = []
-    for (const row of rows) {
-      if (row.key === keep) continue
-      const g = await call('destroy', () => store.destroy(row.key, { ref: row.ref }))
-      if (g) ended.push(g)
+  const ended: SessionRef[] = []
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const now = await destroyPass(ctx, r, opts.except)
+    for (const g of now) {
+      ended.push(g)
+      await ctx.events.emit('destroy', { key: g.key, ref: g.ref, reason: opts.reason ?? 'ref' })
     }
+    if (now.length === 0 && pass > 0) break
   }
-  for (const g of ended)
-    await events.emit('destroy', { key: g.key, ref: g.ref, reason: opts.reason ?? 'ref' })
+  return ended
+}
+
+async function destroyPass<T extends SessionData>(
+  ctx: ManagerContext<T>,
+  ref: string,
+  except: string | undefined,
+): Promise<SessionRef[]> {
+  const { call, store } = ctx
+  if (except === undefined) return call('destroyByRef', () => store.destroyByRef(ref))
+  const rows = await call('findByRef', () => store.findByRef(ref))
+  const ended: SessionRef[] = []
+  for (const row of rows) {
+    if (row.key === except) continue
+    const g = await call('destroy', () => store.destroy(row.key, { ref: row.ref }))
+    if (g) ended.push(g)
+  }
   return ended
 }
 
