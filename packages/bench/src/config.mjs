@@ -36,6 +36,8 @@ export const config = {
   warmupSeconds: int('BENCH_WARMUP_SECONDS', quick ? 1 : 5),
   /** Requests in the shared-session scenario (bounded by count, not time). */
   sharedRequests: int('BENCH_SHARED_REQUESTS', quick ? 500 : 2000),
+  /** Rounds of the shared-session scenario per contender (medians are reported). */
+  sharedRounds: int('BENCH_SHARED_ROUNDS', quick ? 1 : 3),
   /** Connections autocannon opens (and the store-op concurrency besides 1). */
   connections: int('BENCH_CONNECTIONS', 32),
   /** Pool size of every contender, so no contender wins by holding more connections. */

@@ -218,36 +218,86 @@ async function dropTable(contender, table, pg) {
   }
 }
 
-/** 32 connections on one session, each request adding one to the same counter. */
+/**
+ * 32 connections on one session, each request adding one to the same counter: one round of one
+ * contender, on a fresh server and table (a PostgreSQL database of its own, for its statements).
+ */
 async function sharedRun(contender, pg, log) {
+  const own = contender.db === 'pg' ? await privateDatabase(log) : null
   const table = uniqueTable('bench_shared')
-  const server = await Server.start(contender, table, pg.url)
+  const before = own ? await settledXacts(own) : 0
+  const server = await Server.start(contender, table, own?.url ?? pg.url)
+  let counters
+  let served = 0
+  let r
+  let final
   try {
     const cookie = await login(server, contender.name)
-    const r = await cannon({
+    r = await cannon({
       url: `http://127.0.0.1:${server.port}/write`,
       headers: { cookie },
       amount: config.sharedRequests,
     })
-    const ok = r['2xx']
-    const final = (await server.request('/count', cookie)).body.hits ?? 0
-    const lost = ok - final
-    log(
-      `shared ${contender.name}: ${ok} increments acknowledged, counter ${final}, lost ${lost}, failed ${r.non2xx}`,
-    )
-    return {
-      ok,
-      final,
-      lost,
-      lostShare: ok > 0 ? lost / ok : Number.NaN,
-      failed: r.non2xx + r.errors,
-      reqPerSec: r.requests.average,
-      p99: r.latency.p99,
-    }
+    const reply = await server.ask('counters')
+    counters = reply.counters
+    served = reply.served
+    final = (await server.request('/count', cookie)).body.hits ?? 0
   } finally {
     await server.stop()
-    await dropTable(contender, table, pg)
+    await dropTable(contender, table, own ?? pg)
   }
+  // Statements of the server's whole life (its set-up, about ten, included) over its requests.
+  let statements = Number.NaN
+  if (own) {
+    statements = ((await settledXacts(own)) - before) / served
+    await dropDatabase(own, log)
+  }
+  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
+  if (contender.db === 'redis')
+    statements = (counters.redisCommands - server.baseCounters.redisCommands) / served
+  const ok = r['2xx']
+  const lost = ok - final
+  // autocannon's requests.average is per whole second; the run is bounded by count, not time.
+  const reqPerSec = r.requests.total / r.duration
+  log(
+    `shared ${contender.name}: ${ok} increments acknowledged, counter ${final}, lost ${lost}, failed ${r.non2xx}, ${Math.round(reqPerSec)} req/s, p99 ${r.latency.p99} ms, ${statements.toFixed(2)} statements/request`,
+  )
+  return {
+    ok,
+    final,
+    lost,
+    lostShare: ok > 0 ? lost / ok : Number.NaN,
+    failed: r.non2xx + r.errors,
+    reqPerSec,
+    p99: r.latency.p99,
+    statements,
+  }
+}
+
+/** Each contender's shared-session rounds (order rotating from round to round), as medians. */
+async function sharedRounds(contenders, pg, log) {
+  const runs = new Map(contenders.map((c) => [c.name, []]))
+  for (let round = 0; round < config.sharedRounds; round++) {
+    const shift = round % contenders.length
+    for (const c of [...contenders.slice(shift), ...contenders.slice(0, shift)])
+      runs.get(c.name).push(await sharedRun(c, pg, log))
+  }
+  return contenders.map((c) => {
+    const rs = runs.get(c.name)
+    const m = (f) => median(rs.map(f))
+    return {
+      contender: c.name,
+      rounds: rs.length,
+      ok: m((x) => x.ok),
+      final: m((x) => x.final),
+      lost: m((x) => x.lost),
+      lostShare: m((x) => x.lostShare),
+      failed: rs.reduce((a, x) => a + x.failed, 0),
+      reqPerSec: m((x) => x.reqPerSec),
+      p99: m((x) => x.p99),
+      statements: m((x) => x.statements),
+    }
+  })
 }
 
 export async function benchHttp(log, parts) {
@@ -305,7 +355,7 @@ export async function benchHttp(log, parts) {
           ? [c, { ...c, name: `${c.name} serialized` }]
           : [c],
       )
-      for (const c of sharedContenders) shared.push({ contender: c.name, ...(await sharedRun(c, pg, log)) })
+      shared.push(...(await sharedRounds(sharedContenders, pg, log)))
     }
   } finally {
     await dropDatabase(pg, log)

@@ -208,6 +208,9 @@ export function httpSection(rows, exactPg, targets) {
   check('sessile mysql', 'express-mysql-session', READ_MANY, 1.2)
   check('sessile pg', 'connect-pg-simple', 'changing', 1)
   check('sessile mysql', 'express-mysql-session', 'changing', 1)
+  // Filters (gzip, then AES-256-GCM) against the peer that stores plain JSON.
+  check('sessile pg+filters', 'connect-pg-simple', 'changing', 1)
+  check('sessile mysql+filters', 'express-mysql-session', 'changing', 1)
   check('sessile redis', 'connect-redis', 'read-only', 1.2)
   check('sessile redis', 'connect-redis', READ_MANY, 1.2)
   check('sessile redis', 'connect-redis', 'changing', 1)
@@ -244,7 +247,40 @@ export function httpSection(rows, exactPg, targets) {
   ].join('\n')
 }
 
-export function sharedSection(rows) {
+export function sharedSection(rows, targets) {
+  const get = (name) => rows.find((r) => r.contender === name)
+  for (const [name, peer] of [
+    ['sessile pg', 'connect-pg-simple'],
+    ['sessile mysql', 'express-mysql-session'],
+    ['sessile redis', 'connect-redis'],
+  ]) {
+    const s = get(name)
+    const p = get(peer)
+    if (!s || !p) continue
+    const speed = s.reqPerSec / p.reqPerSec
+    const tail = s.p99 / p.p99
+    targets.push({
+      what: `shared session: ${name} / ${peer} req/s ≥ 1.00, p99 ≤ 1.50`,
+      value: `${fmtBound(speed, '≥', 1)} / ${fmtBound(tail, '≤', 1.5)}`,
+      pass: speed >= 1 && tail <= 1.5,
+    })
+    targets.push({
+      what: `shared session: ${name} statements/request ≤ 3`,
+      value: fmtBound(s.statements, '≤', 3),
+      pass: s.statements <= 3,
+    })
+    const lostRatio = p.lostShare > 0 ? s.lostShare / p.lostShare : s.lostShare > 0 ? Infinity : 0
+    targets.push({
+      what: `shared session: ${name} increments lost / ${peer}'s ≤ 1.00`,
+      value: fmtBound(lostRatio, '≤', 1),
+      pass: lostRatio <= 1,
+    })
+    targets.push({
+      what: `shared session: ${name} increments lost % ≤ 10 (stretch)`,
+      value: fmtBound(s.lostShare * 100, '≤', 10),
+      pass: s.lostShare * 100 <= 10,
+    })
+  }
   return table(
     [
       'store',
@@ -255,6 +291,7 @@ export function sharedSection(rows) {
       'failed requests',
       'req/s',
       'p99 ms',
+      'statements / request',
     ],
     rows.map((r) => [
       r.contender,
@@ -265,6 +302,7 @@ export function sharedSection(rows) {
       r.failed,
       Math.round(r.reqPerSec ?? 0),
       r.p99 ?? '',
+      Number.isFinite(r.statements) ? r.statements.toFixed(2) : 'n/a',
     ]),
   )
 }

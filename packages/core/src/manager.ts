@@ -22,12 +22,13 @@ import {
   SOURCE,
   storeCaller,
 } from './_internal/manager/context.js'
+import { HotKeys } from './_internal/manager/hot.js'
 import { Leases } from './_internal/manager/leases.js'
 import { listDecoded } from './_internal/manager/list.js'
-import { updateWithMerge } from './_internal/manager/merge.js'
+import { type HotSaves, updateWithMerge } from './_internal/manager/merge.js'
 import { builtinDecoders } from './_internal/zlib.js'
 import { encodeEnvelope } from './envelope.js'
-import { SessionError } from './errors.js'
+import { isSessionError, SessionError } from './errors.js'
 import { Emitter, type SessionEvents } from './events.js'
 import { storageKey } from './ids.js'
 import { resolveOptions, type SessionsOptions } from './options.js'
@@ -66,7 +67,14 @@ export function createSessions<T extends SessionData = SessionData>(
     o.secrets.length <= 1 ? [keyOf(id)] : o.secrets.map((s) => storageKey(id, s))
   const ctx: ManagerContext<T> = { o, store, events, call, keyOf, keysOf }
   const codec = new Codec(o, events)
-  const leases = o.serialize ? new Leases(ctx, codec, o.serialize) : null
+  // Serialised mode leases every session; otherwise, with hot sessions on, only the hot ones.
+  const leases = o.serialize
+    ? new Leases(ctx, codec, o.serialize)
+    : o.hot
+      ? new Leases(ctx, codec, { lease: o.hot.lease, wait: o.hot.wait })
+      : null
+  const hotKeys = o.hot ? new HotKeys(o.hot.cooldown) : null
+  const hot: HotSaves<T> | null = hotKeys && leases ? { keys: hotKeys, leases } : null
 
   // Ids longer than any format allows are refused before a pattern runs over them.
   const wellFormed = (id: unknown): id is string =>
@@ -87,8 +95,29 @@ export function createSessions<T extends SessionData = SessionData>(
   function load(id: string | null | undefined): Promise<Session<T>> {
     const presented = typeof id === 'string' && id.length > 0
     if (!wellFormed(id)) return Promise.resolve(fresh(presented))
-    if (leases) return leases.load(id).then((s) => s ?? fresh(true))
+    if (o.serialize && leases) return leases.load(id).then((s) => s ?? fresh(true))
+    if (hot?.keys.any && hot.keys.has(keyOf(id))) return loadHot(id, hot)
+    return readPlain(id)
+  }
+
+  function readPlain(id: string): Promise<Session<T>> {
     return readKey(id).then((row) => (row ? loaded(id, row) : fresh(true)))
+  }
+
+  /** A hot session: loaded under its lease, so its requests take turns instead of conflicting. */
+  async function loadHot(id: string, h: HotSaves<T>): Promise<Session<T>> {
+    let session: Session<T> | null
+    try {
+      session = await h.leases.load(id)
+    } catch (e) {
+      // The wait ran out: a lease-free read, as for a cold session (its save still merges).
+      if (isSessionError(e) && e.code === 'E_BUSY') return readPlain(id)
+      throw e
+    }
+    if (!session) return fresh(true)
+    // Waiting for the lease is contention too: it keeps the session hot.
+    if (session[kState].lease?.waited) h.keys.mark(keyOf(id))
+    return session
   }
 
   function readKey(id: string): Promise<ReadResult | null> {
@@ -134,18 +163,29 @@ export function createSessions<T extends SessionData = SessionData>(
     const st = internals(session)
     const unchanged = options?.unchanged === true
     const held = st.lease
-    if (!held || !leases) return save(session, st, undefined, unchanged)
+    if (!held || !leases) return save(session, st, undefined, false, unchanged)
     st.lease = null
+    // Another request of this process waits for the session: the write keeps the lease for it.
+    const handOff = leases.mayHandOff(held)
+    const sent = performance.now()
     let result: CommitResult | undefined
     try {
-      result = await save(session, st, held.token, unchanged)
+      result = await save(session, st, handOff ? undefined : held.token, true, unchanged)
       return result
     } finally {
-      // Writes (update, touch) released the lease in their statement and destroy removed the row;
-      // anything else, a failure included, releases it here. A failed release just lets it lapse.
-      const released = result !== undefined && result.write !== 'none'
-      const needed = !released && (result === undefined || result.cookie !== 'clear')
-      await leases.giveBack(held, needed).catch(() => {})
+      const w = result?.write
+      if (handOff && st.loaded && (w === 'update' || w === 'touch' || w === 'none')) {
+        // A write's state stands since it was sent; an unwritten one since it was read.
+        await leases.handOff(held, st.loaded, w === 'none' ? held.validAt : sent).catch(() => {})
+      } else {
+        // Writes (update, touch) released the lease in their statement unless it was kept for a
+        // hand-off, and destroy or regenerate removed the row; anything else, a failure
+        // included, releases it here. A failed release just lets it lapse.
+        const released =
+          result !== undefined && w !== 'none' && !(handOff && (w === 'update' || w === 'touch'))
+        const needed = !released && (result === undefined || result.cookie !== 'clear')
+        await leases.giveBack(held, needed).catch(() => {})
+      }
     }
   }
 
@@ -157,10 +197,12 @@ export function createSessions<T extends SessionData = SessionData>(
     await leases.giveBack(held, true)
   }
 
+  /** `lease`: the token a write releases; `holding`: the session holds a lease (released or kept). */
   async function save(
     session: Session<T>,
     st: SessionInternals,
     lease: string | undefined,
+    holding: boolean,
     unchanged: boolean,
   ): Promise<CommitResult> {
     const state = st.loaded
@@ -232,7 +274,14 @@ export function createSessions<T extends SessionData = SessionData>(
 
     // A shorter ttl (or absolute cap) pulls the expiry back: that is a move worth writing.
     const keepExpiry = small && move > -touchSlack(session.ttl)
-    const result = await updateWithMerge(ctx, codec, session, state, { bytes: p, ref, lease, keepExpiry })
+    const result = await updateWithMerge(
+      ctx,
+      codec,
+      session,
+      state,
+      { bytes: p, ref, lease, holding, keepExpiry },
+      hot,
+    )
     if (result.cookie === 'clear') st.loaded = null
     return result
   }

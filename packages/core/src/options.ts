@@ -97,6 +97,17 @@ export interface SessionsOptions<T extends SessionData = SessionData> {
    * @default false
    */
   serialize?: boolean | { lease?: Duration; wait?: Duration }
+  /**
+   * Hot sessions (default mode only): a session whose saves meet a concurrent writer's is marked
+   * hot for `cooldown`, and while hot its requests take the row's lease at load, as in serialised
+   * mode, so they run one after another instead of re-reading and re-writing against each other.
+   * A conflicting save takes the lease before it re-reads, so it retries once, not in a loop.
+   * Cold sessions and read-only traffic keep lease-free reads. A request waits at most `wait`
+   * for its turn, then goes on without it (concurrent saves still merge); a lease its holder never
+   * gives back lapses after `lease`. Needs a store with `lease`/`release`; `false` turns it off.
+   * @default { cooldown: '2s', wait: '5s', lease: '5s' }
+   */
+  hot?: false | { cooldown?: Duration; wait?: Duration; lease?: Duration }
 }
 
 export interface ResolvedOptions<T extends SessionData> {
@@ -117,6 +128,8 @@ export interface ResolvedOptions<T extends SessionData> {
   maxMergeAttempts: number
   /** Serialised mode's lease lifetime and bounded wait, in ms; null when off. */
   serialize: { lease: number; wait: number } | null
+  /** Hot sessions: how long a session stays hot, and its lease's wait and lifetime, in ms; null when off. */
+  hot: { cooldown: number; wait: number; lease: number } | null
 }
 
 // Refs are stored as UTF-8; a lone surrogate has no UTF-8 form and would become U+FFFD.
@@ -259,7 +272,27 @@ export function resolveOptions<T extends SessionData>(
     acceptIds,
     maxMergeAttempts,
     serialize,
+    hot: serialize ? null : resolveHot(options.hot, options.store),
   }
+}
+
+function resolveHot(
+  value: SessionsOptions['hot'],
+  store: SessionStore,
+): { cooldown: number; wait: number; lease: number } | null {
+  if (value === false) return null
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    fail('hot must be false or { cooldown, wait, lease }')
+  // A store without leases (a third party's) keeps the plain merge.
+  if (typeof store.lease !== 'function' || typeof store.release !== 'function') return null
+  const given = value ?? {}
+  const cooldown = parseDuration(given.cooldown ?? '2s', 'hot.cooldown')
+  const wait = parseDuration(given.wait ?? '5s', 'hot.wait')
+  const lease = parseDuration(given.lease ?? '5s', 'hot.lease')
+  if (cooldown < 1 || cooldown > 3_600_000) fail('hot.cooldown must be from 1 ms to 1 hour')
+  if (wait < 0 || wait > 3_600_000) fail('hot.wait must be from 0 to 1 hour')
+  if (lease < 100 || lease > 3_600_000) fail('hot.lease must be from 100 ms to 1 hour')
+  return { cooldown, wait, lease }
 }
 
 function resolveSerialize(

@@ -26,11 +26,20 @@ export interface HeldLease {
   token: string
   /** Ends this process's turn for the key (the in-process queue). */
   end: () => void
+  /** Another request held the turn or the lease first: the session is contended. */
+  waited: boolean
+  /** When (performance.now()) the store lease was taken: a hand-off keeps it for half its life. */
+  takenAt: number
+  /**
+   * A moment (performance.now()) at or after which the loaded state was the row's state: a
+   * request that was already waiting then may be handed that state instead of reading the row.
+   */
+  validAt: number
 }
 
 export interface SessionInternals {
   loaded: LoadedState | null
-  /** Serialised mode: the lease taken at load, given back at commit or release. */
+  /** Serialised mode, or a hot session: the lease taken at load, given back at commit or release. */
   lease?: HeldLease | null
   presented: boolean
   destroyed: boolean

@@ -8,9 +8,21 @@
  */
 export class Turns {
   readonly #tails = new Map<string, Promise<void>>()
+  /** Requests of each key holding or waiting for its turn. */
+  readonly #count = new Map<string, number>()
 
   get size(): number {
     return this.#tails.size
+  }
+
+  /** Whether a request of this process holds or waits for the key's turn. */
+  busy(key: string): boolean {
+    return this.#tails.has(key)
+  }
+
+  /** Whether a request of this process waits for the key's turn behind its holder. */
+  waiting(key: string): boolean {
+    return (this.#count.get(key) ?? 0) > 1
   }
 
   /**
@@ -25,10 +37,14 @@ export class Turns {
     })
     let timer: NodeJS.Timeout | undefined
     let ended = false
+    this.#count.set(key, (this.#count.get(key) ?? 0) + 1)
     const end = (): void => {
       if (ended) return
       ended = true
       if (timer) clearTimeout(timer)
+      const n = (this.#count.get(key) ?? 1) - 1
+      if (n > 0) this.#count.set(key, n)
+      else this.#count.delete(key)
       done()
     }
     const tail = previous ? previous.then(() => mine) : mine

@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { encodeEnvelope } from '../../envelope.js'
-import { SessionError } from '../../errors.js'
+import { isSessionError, SessionError } from '../../errors.js'
 import { deserialize, type SessionData } from '../../serialize.js'
-import type { LoadedState, Session } from '../../session.js'
+import type { HeldLease, LoadedState, Session } from '../../session.js'
 import type { CommitResult } from '../../sessions.js'
 import { bytesEqual } from '../bytes.js'
 import type { Codec, Plain } from './codec.js'
 import { stateOf } from './codec.js'
 import { announceRef, gone, type ManagerContext, SOURCE } from './context.js'
+import type { HotKeys } from './hot.js'
+import type { Leases } from './leases.js'
 
 /**
  * Apply our changes (ours vs base) on top of what a concurrent writer stored (theirs). Fields
@@ -32,15 +34,28 @@ export function merge<T extends SessionData>(base: SessionData, ours: SessionDat
 export interface UpdateRequest {
   bytes: Plain
   ref: string | null
-  /** Serialised mode: the lease token the write releases. */
+  /** The lease token the write releases (serialised mode, a hot session). */
   lease: string | undefined
+  /** The session holds a lease, released by this write or kept for a hand-off: take no other. */
+  holding: boolean
   keepExpiry: boolean
+}
+
+/** Hot sessions (default mode): which keys are hot, and the leases a conflicting save takes. */
+export interface HotSaves<T extends SessionData> {
+  keys: HotKeys
+  leases: Leases<T>
 }
 
 /**
  * Write a loaded session's changes with its version; on a conflict, re-read, merge our changes onto
  * the other writer's and try again (jittered backoff, at most `maxMergeAttempts` times). A row
  * that went away meanwhile is never written again.
+ *
+ * With hot sessions on, a conflict marks the session hot and the retry first takes the row's
+ * lease (after the requests of this process already queued for it): the re-read and the write
+ * then happen under the lease, so the retry succeeds unless a writer that takes no lease (another
+ * process that has not seen the contention yet) changes the row in between.
  */
 export async function updateWithMerge<T extends SessionData>(
   ctx: ManagerContext<T>,
@@ -48,6 +63,30 @@ export async function updateWithMerge<T extends SessionData>(
   session: Session<T>,
   state: LoadedState,
   first: UpdateRequest,
+  hot: HotSaves<T> | null,
+): Promise<CommitResult> {
+  // The lease a conflicting save took, given back here whatever happens (an update released it).
+  const taken: Taken = { held: undefined, released: false }
+  try {
+    return await mergeLoop(ctx, codec, session, state, first, hot, taken)
+  } finally {
+    if (taken.held && hot) await hot.leases.giveBack(taken.held, !taken.released).catch(() => {})
+  }
+}
+
+interface Taken {
+  held: HeldLease | undefined
+  released: boolean
+}
+
+async function mergeLoop<T extends SessionData>(
+  ctx: ManagerContext<T>,
+  codec: Codec<T>,
+  session: Session<T>,
+  state: LoadedState,
+  first: UpdateRequest,
+  hot: HotSaves<T> | null,
+  taken: Taken,
 ): Promise<CommitResult> {
   const { o, store, call, events } = ctx
   // The three-way merge always compares the request's own data (ours) with what it loaded
@@ -58,6 +97,7 @@ export async function updateWithMerge<T extends SessionData>(
   let version = state.version
   let bytes = first.bytes
   let ref = first.ref
+  let lease = first.lease
   for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
     if (attempt > 0) ref = o.ref(session.data)
     const data = bytes.payload ?? (await encodeEnvelope(o.filters, bytes.plain, state.key, o.maxSize))
@@ -70,11 +110,13 @@ export async function updateWithMerge<T extends SessionData>(
         version,
         ttl: session.ttl,
         maxAge: o.absolute,
-        lease: first.lease,
+        lease,
         keepExpiry: first.keepExpiry,
       }),
     )
     if (r.ok) {
+      // An update given a lease token releases that lease in the same statement.
+      if (taken.held) taken.released = true
       const announced = announceRef(events, state.key, ref, state.ref)
       if (announced) await announced
       // The session now stands at the version it wrote, so its next commit does not conflict
@@ -87,21 +129,42 @@ export async function updateWithMerge<T extends SessionData>(
       return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
     }
     if (r.reason === 'missing') return gone(session)
-    // Jittered backoff spreads out a crowd of writers on one session, so each round more of
-    // them succeed instead of all re-reading the same winner at once.
-    await sleep(Math.random() * Math.min(50, 2 ** attempt))
-    const row = await call('read', () => store.read(state.key))
-    if (!row) return gone(session)
-    const theirs = await codec.decode(row)
-    if (!theirs) return gone(session)
+    // The other writer's session: its data, and the row's state it came from.
+    let theirs: { data: T; state: LoadedState } | null = null
+    if (hot) {
+      hot.keys.mark(ctx.keyOf(session.id))
+      if (lease === undefined && !first.holding) {
+        const got = await hot.leases.acquire(state.key).catch((e: unknown) => {
+          // The wait ran out: retry without the lease, as a cold save would.
+          if (isSessionError(e) && e.code === 'E_BUSY') return undefined
+          throw e
+        })
+        if (got === null) return gone(session)
+        if (got) {
+          taken.held = got.held
+          lease = got.held.token
+          theirs = { data: got.data, state: got.state }
+        }
+      }
+    }
+    if (!theirs) {
+      // Jittered backoff spreads out a crowd of writers on one session, so each round more of
+      // them succeed instead of all re-reading the same winner at once.
+      await sleep(Math.random() * Math.min(50, 2 ** attempt))
+      const row = await call('read', () => store.read(state.key))
+      if (!row) return gone(session)
+      const decoded = await codec.decode(row)
+      if (!decoded) return gone(session)
+      theirs = { data: decoded.data, state: stateOf(row, decoded.plain, decoded.current) }
+    }
     base ??= deserialize(state.plain)
     ours ??= session.data
     session.data = merge<T>(base, ours, theirs.data)
-    version = row.version
+    version = theirs.state.version
     bytes = codec.encode(session.data)
-    if (bytesEqual(bytes.plain, theirs.plain)) {
-      Object.assign(state, stateOf(row, theirs.plain, theirs.current))
-      return { cookie: 'keep', id: session.id, expires: row.expiry, write: 'none' }
+    if (bytesEqual(bytes.plain, theirs.state.plain)) {
+      Object.assign(state, theirs.state)
+      return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
     }
   }
   throw new SessionError(
