@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac } from 'node:crypto'
+import { randomBytesPooled } from './_internal/random.js'
 import { SessionError } from './errors.js'
 
 /** Session ids are base64url text; this is every character an id may contain. */
@@ -10,7 +11,7 @@ export const MIN_ID_BYTES = 16
 export const DEFAULT_ID_BYTES = 32
 
 /**
- * A new session id: `bytes` bytes from `crypto.randomBytes`, base64url without padding.
+ * A new session id: `bytes` bytes from the operating system's CSPRNG, base64url without padding.
  *
  * @example
  * generateId() // 'pQ3…' (43 characters, 256 bits)
@@ -19,7 +20,7 @@ export function generateId(bytes: number = DEFAULT_ID_BYTES): string {
   if (!Number.isInteger(bytes) || bytes < MIN_ID_BYTES || bytes > 96) {
     throw new SessionError('E_OPTION', 'ids', `idBytes must be an integer from ${MIN_ID_BYTES} to 96`)
   }
-  return randomBytes(bytes).toString('base64url')
+  return randomBytesPooled(bytes).toString('base64url')
 }
 
 /** Length in characters of a base64url id made of `bytes` bytes. */
@@ -65,7 +66,7 @@ export function sessileIds(bytes: number = DEFAULT_ID_BYTES): IdFormat & { gener
     name: 'sessile',
     bits: bytes * 8,
     test: (id) => id.length === length && ID_PATTERN.test(id),
-    generate: () => randomBytes(bytes).toString('base64url'),
+    generate: () => randomBytesPooled(bytes).toString('base64url'),
   }
 }
 

@@ -55,6 +55,7 @@ export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 
 // Filters and the payload envelope
 
+export { randomBytesPooled } from './_internal/random.js'
 export { builtinDecoders, COMPRESSED, decodeCompressed, decompress, STORED } from './_internal/zlib.js'
 export {
   type DecodedEnvelope,

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto'
-import { type Filter, SessionError } from '@sessile/core'
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto'
+import { type Filter, randomBytesPooled, SessionError } from '@sessile/core'
 import { checkOptionsObject, describeValue, optionError } from './_internal/check.js'
 import { type KeyInput, parseKeyring } from './_internal/keyring.js'
 
@@ -72,7 +72,7 @@ export function aesGcm(options: AesGcmOptions): Filter {
     id: ID,
     required: o.acceptUnencrypted !== true,
     encode(input, context) {
-      const iv = randomBytes(IV_BYTES)
+      const iv = randomBytesPooled(IV_BYTES)
       const cipher = createCipheriv(ID, currentKey, iv, { authTagLength: TAG_BYTES })
       cipher.setAAD(context.aad(currentParam))
       const head = cipher.update(input)

@@ -13,7 +13,7 @@ export interface BrotliOptions {
   quality?: number
   /**
    * Payloads shorter than this many bytes are stored uncompressed without trying.
-   * @default 256
+   * @default 1024
    */
   threshold?: number
 }

@@ -11,9 +11,9 @@ export interface GzipOptions {
    */
   level?: number
   /**
-   * Payloads shorter than this many bytes are stored uncompressed without trying: below a few
-   * hundred bytes gzip's 18-byte frame usually eats the gain.
-   * @default 256
+   * Payloads shorter than this many bytes are stored uncompressed without trying: below 1 KiB
+   * the bytes saved are not worth zlib's fixed set-up cost per call.
+   * @default 1024
    */
   threshold?: number
 }

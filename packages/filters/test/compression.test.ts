@@ -40,9 +40,9 @@ describe.each(kinds)('%s', (kind, make, rawCompress) => {
     expect([...(at.layers[0]?.param ?? [])]).toEqual([COMPRESSED])
   })
 
-  it('uses the default threshold of 256 bytes', async () => {
-    const small = Buffer.from('a'.repeat(255))
-    const big = Buffer.from('a'.repeat(256))
+  it('uses the default threshold of 1024 bytes', async () => {
+    const small = Buffer.from('a'.repeat(1023))
+    const big = Buffer.from('a'.repeat(1024))
     expect([...(parseEnvelope(await encode([make()], small)).layers[0]?.param ?? [])]).toEqual([STORED])
     expect([...(parseEnvelope(await encode([make()], big)).layers[0]?.param ?? [])]).toEqual([COMPRESSED])
   })

@@ -53,7 +53,7 @@ const k2 = newKey()
 const data = {
   userId: 42,
   name: 'Zoë 🐙',
-  history: Array.from({ length: 40 }, (_, i) => `/products/${i}?ref=home`),
+  history: Array.from({ length: 80 }, (_, i) => `/products/${i}?ref=home`),
 }
 
 describe('an independent decoder built from the README', () => {

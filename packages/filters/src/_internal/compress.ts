@@ -1,7 +1,10 @@
 import { COMPRESSED, decodeCompressed, type Filter, STORED } from '@sessile/core'
 
-/** Below a few hundred bytes a compressor's frame usually eats the gain. */
-export const DEFAULT_THRESHOLD = 256
+/**
+ * Below 1 KiB a session gains a hundred bytes or so from compression, for a fixed cost of ~30 µs
+ * of CPU per request (zlib's set-up per call); see docs/benchmarks.md, "Filters".
+ */
+export const DEFAULT_THRESHOLD = 1024
 
 const PARAM_STORED = Uint8Array.of(STORED)
 const PARAM_COMPRESSED = Uint8Array.of(COMPRESSED)

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SessionError } from '../../errors.js'
@@ -7,6 +6,7 @@ import { deserialize } from '../../serialize.js'
 import type { LoadedState } from '../../session.js'
 import { type HeldLease, Session } from '../../session.js'
 import type { ReadResult, SessionStore } from '../../store.js'
+import { randomBytesPooled } from '../random.js'
 import { Turns } from '../turns.js'
 import { type Codec, stateOf } from './codec.js'
 import { type ManagerContext, SOURCE } from './context.js'
@@ -136,7 +136,7 @@ export class Leases<T extends SessionData> {
       return { held, state, data: deserialize(state.plain) as T }
     }
     // A lease handed on to us that we may not read from is still ours: re-take it, reading the row.
-    const token = handed?.token ?? randomBytes(12).toString('base64url')
+    const token = handed?.token ?? randomBytesPooled(12).toString('base64url')
     const takenAt = performance.now()
     let taken: { row: ReadResult | null; polled: boolean }
     try {
