@@ -99,7 +99,7 @@ const READ = `
 local now = now_ms()
 local r = redis.call('HMGET', KEYS[1], 'd', 'r', 'c', 'm', 'e', 'v')
 if not r[5] or tonumber(r[5]) <= now then return {now} end
-return {now, r[1], r[2] or '', r[3], r[4], r[5], r[6]}
+return {now, r[1], r[2] or '', tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6])}
 `
 
 // KEYS row exp; ARGV key ttl maxAge lease
@@ -126,7 +126,7 @@ local r = redis.call('HMGET', KEYS[1], 'd', 'r', 'c', 'm', 'e', 'v', 'l', 'le')
 if not r[5] or tonumber(r[5]) <= now then return {'missing'} end
 if r[7] and r[7] ~= ARGV[1] and tonumber(r[8]) > now then return {'held', tonumber(r[8]) - now} end
 redis.call('HSET', KEYS[1], 'l', ARGV[1], 'le', now + tonumber(ARGV[2]))
-return {'ok', now, r[1], r[2] or '', r[3], r[4], r[5], r[6]}
+return {'ok', now, r[1], r[2] or '', tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6])}
 `
 
 // KEYS row; ARGV token
