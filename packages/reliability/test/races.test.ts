@@ -1,8 +1,9 @@
 /**
  * Races: many requests of one session at once, over real HTTP, on PostgreSQL and on MariaDB.
  * Default mode merges concurrent changes field by field (different fields all survive; when two
- * requests change the same field, the later save wins); serialised mode runs the requests of one
- * session one after another, so read-modify-write of one field (a counter) loses nothing.
+ * requests change the same field, the later save wins, and the session turns hot, after which its
+ * requests take turns); serialised mode runs the requests of every session one after another, so
+ * read-modify-write of one field (a counter) loses nothing.
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -179,7 +180,7 @@ for (const db of dbs) {
       })
       figure({
         section: SECTION,
-        name: `counter increments lost, default mode (for contrast: one field, the later save wins), same scenario, ${db.name}`,
+        name: `counter increments lost, default mode (for contrast: only the increments that raced before the session turned hot), same scenario, ${db.name}`,
         value: lostDefault,
         unit: `of ${CONCURRENCY * ROUNDS}`,
         target: 'none (not serialised)',

@@ -79,14 +79,10 @@ interface Taken {
   released: boolean
 }
 
+type MergeArgs<T extends SessionData> = Parameters<typeof updateWithMerge<T>>
+
 async function mergeLoop<T extends SessionData>(
-  ctx: ManagerContext<T>,
-  codec: Codec<T>,
-  session: Session<T>,
-  state: LoadedState,
-  first: UpdateRequest,
-  hot: HotSaves<T> | null,
-  taken: Taken,
+  ...[ctx, codec, session, state, first, hot, taken]: [...MergeArgs<T>, Taken]
 ): Promise<CommitResult> {
   const { o, store, call, events } = ctx
   // The three-way merge always compares the request's own data (ours) with what it loaded
