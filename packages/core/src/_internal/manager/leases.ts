@@ -93,7 +93,12 @@ export class Leases<T extends SessionData> {
 
   /** Whether a commit of `held` should keep the lease for a request of this process that waits. */
   mayHandOff(held: HeldLease): boolean {
-    return this.#turns.waiting(held.key) && performance.now() - held.takenAt < this.#lease / 2
+    return (
+      // Still this key's turn (a holder slower than the lease has lost it to the next request).
+      this.#holding.get(held.key) === held.end &&
+      this.#turns.waiting(held.key) &&
+      performance.now() - held.takenAt < this.#lease / 2
+    )
   }
 
   /**
@@ -101,7 +106,8 @@ export class Leases<T extends SessionData> {
    * this process; with none waiting any more, release it.
    */
   handOff(held: HeldLease, state: LoadedState, validAt: number): Promise<void> {
-    if (!this.#turns.waiting(held.key)) return this.giveBack(held, true)
+    if (this.#holding.get(held.key) !== held.end || !this.#turns.waiting(held.key))
+      return this.giveBack(held, true)
     const { key } = held
     const h: HandOff = { token: held.token, takenAt: held.takenAt, validAt, state: { ...state } }
     this.#handoffs.set(key, h)
