@@ -70,7 +70,7 @@ for (const db of dbs) {
     // DELETE takes its snapshot, then waits on the old row a regenerate is deleting; the new row
     // is inserted in between. PostgreSQL only: InnoDB's DELETE reads the latest rows, not a snapshot.
     it.skipIf(db.name !== 'PostgreSQL')(
-      'a logout that waited on a regenerate\'s delete of the old row still ends the new row',
+      "a logout that waited on a regenerate's delete of the old row still ends the new row",
       async () => {
         await store.clear()
         const sessions = createSessions({ store, secret: NEW, ref })
