@@ -1,5 +1,5 @@
-// Start-up shared by the examples: the store (PGlite with no configuration, or DATABASE_URL), a
-// check that it answers before the server listens, the manager, and the secret.
+// Start-up shared by the examples: the store (a SQLite file with no configuration, or DATABASE_URL),
+// a check that it answers before the server listens, the manager, and the secret.
 import { fileURLToPath } from 'node:url'
 import { createSessions } from '@sessile/core'
 
@@ -8,9 +8,11 @@ const redact = (url) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 async function openStore() {
   const url = process.env.DATABASE_URL
   if (!url) {
-    const { pgliteStore } = await import('@sessile/drizzle/pglite')
-    const dataDir = process.env.PGLITE_DIR ?? fileURLToPath(new URL('./.pglite-data', import.meta.url))
-    return { store: pgliteStore({ dataDir }), where: `embedded PGlite (${dataDir})` }
+    // SQLite is the embedded default (docs/embedded-default.md): better-sqlite3 when it installed,
+    // else libSQL. The three examples share the file; WAL lets them run at the same time.
+    const { sqliteStore } = await import('@sessile/drizzle/sqlite')
+    const path = process.env.SQLITE_PATH ?? fileURLToPath(new URL('./.data/sessions.db', import.meta.url))
+    return { store: sqliteStore({ path }), where: `embedded SQLite (${path})` }
   }
   const { createStore } = await import('@sessile/drizzle')
   // SESSILE_TABLE lets tests share a database without sharing a table.
@@ -52,8 +54,8 @@ export async function setup(name) {
     console.error(`Cannot reach the session database, ${where}:\n  ${error.cause?.message ?? error.message}`)
     console.error(
       process.env.DATABASE_URL
-        ? 'Start that database, or unset DATABASE_URL to use the embedded PGlite.'
-        : 'Is another copy of this example running on the same data directory?',
+        ? 'Start that database, or unset DATABASE_URL to use the embedded SQLite file.'
+        : 'Is the directory of that file writable (SQLITE_PATH moves it)?',
     )
     await store.close().catch(() => {})
     process.exit(1)
@@ -70,8 +72,8 @@ export async function setup(name) {
   return { sessions, store, where, secret }
 }
 
-// Ctrl-C or SIGTERM ends the process with exit code 0, also while it is still starting (opening
-// PGlite takes a while): close the server if there is one, then the store.
+// Ctrl-C or SIGTERM ends the process with exit code 0, also while it is still starting (opening a
+// database can take a while): close the server if there is one, then the store.
 const running = { server: undefined, store: undefined, stopping: false }
 const stop = () => {
   if (running.stopping) return

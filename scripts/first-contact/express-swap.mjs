@@ -1,4 +1,4 @@
-// install: npm install $SESSILE/sessile-express.tgz $SESSILE/sessile-core.tgz $SESSILE/sessile-drizzle.tgz express express-session @electric-sql/pglite
+// install: npm install $SESSILE/sessile-express.tgz $SESSILE/sessile-core.tgz $SESSILE/sessile-drizzle.tgz express express-session @libsql/client
 // An existing express-session app whose only change is its `store:` line (issue #21): it keeps
 // express-session's own 24-byte ids (no genid) and sets no id option on the manager.
 import { createSessions } from '@sessile/core'
@@ -7,7 +7,7 @@ import { expressStore } from '@sessile/express'
 import express from 'express'
 import session from 'express-session'
 
-const sessions = createSessions({ store: createStore('pglite://./data/sessions') })
+const sessions = createSessions({ store: createStore('sqlite:./data/sessions.db') })
 
 const app = express()
 app.use(

@@ -1,4 +1,4 @@
-// install: npm install $SESSILE/sessile-koa.tgz $SESSILE/sessile-core.tgz $SESSILE/sessile-drizzle.tgz koa koa-session @electric-sql/pglite
+// install: npm install $SESSILE/sessile-koa.tgz $SESSILE/sessile-core.tgz $SESSILE/sessile-drizzle.tgz koa koa-session @libsql/client
 // An existing koa-session app whose only change is its `store:` option (issue #21): koa-session
 // keeps naming sessions with randomUUID() (no genid); the manager has no id option.
 import { createSessions } from '@sessile/core'
@@ -7,7 +7,7 @@ import { koaStore } from '@sessile/koa'
 import Koa from 'koa'
 import session from 'koa-session'
 
-const sessions = createSessions({ store: createStore('pglite://./data/sessions') })
+const sessions = createSessions({ store: createStore('sqlite:./data/sessions.db') })
 
 const app = new Koa()
 app.keys = [process.env.SESSION_SECRET]

@@ -27,7 +27,7 @@ export async function startExample(name, env = {}) {
     PORT: String(port),
     ...env,
   }
-  // An undefined value removes the variable (DATABASE_URL: undefined runs on PGlite).
+  // An undefined value removes the variable (DATABASE_URL: undefined runs on the SQLite file).
   for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k]
   const child = spawn(process.execPath, ['server.mjs'], {
     cwd: fileURLToPath(new URL(`../../${name}/`, import.meta.url)),

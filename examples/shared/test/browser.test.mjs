@@ -1,7 +1,7 @@
-// Each example in a real browser (Debian's chromium through playwright-core), on PGlite and on
-// PostgreSQL: counter, login, a second device in a second browser context, both listed, "log out
-// other devices" ends the first device, logout; cookie flags checked; a screenshot of each page is
-// kept in examples/shared/test/.screenshots (git-ignored).
+// Each example in a real browser (Debian's chromium through playwright-core), on the zero-setup
+// SQLite file and on PostgreSQL: counter, login, a second device in a second browser context, both
+// listed, "log out other devices" ends the first device, logout; cookie flags checked; a
+// screenshot of each page is kept in examples/shared/test/.screenshots (git-ignored).
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -29,7 +29,7 @@ if (!existsSync(CHROMIUM)) {
 
 const views = async (page) => Number(await page.getByTestId('views').textContent())
 
-for (const dbName of ['PGlite', 'PostgreSQL']) {
+for (const dbName of ['SQLite', 'PostgreSQL']) {
   describe(`examples in Chromium on ${dbName}`, { skip: !chromium }, async () => {
     const db = dbName === 'PostgreSQL' ? await reachable('pg') : { ok: true }
     let browser
@@ -51,9 +51,9 @@ for (const dbName of ['PGlite', 'PostgreSQL']) {
         timeout: 240_000,
       }, async () => {
         const table = `ex_browser_${name}_${process.pid}`
-        const dir = dbName === 'PGlite' ? await mkdtemp(join(tmpdir(), 'sessile-ex-')) : undefined
+        const dir = dbName === 'SQLite' ? await mkdtemp(join(tmpdir(), 'sessile-ex-')) : undefined
         const env = dir
-          ? { PGLITE_DIR: dir, DATABASE_URL: undefined }
+          ? { SQLITE_PATH: join(dir, 'sessions.db'), DATABASE_URL: undefined }
           : { DATABASE_URL: PG_URL, SESSILE_TABLE: table }
         const app = await startExample(name, env)
         const shot = (page, step) =>
@@ -131,11 +131,14 @@ for (const dbName of ['PGlite', 'PostgreSQL']) {
       // A browser drops a Secure cookie sent over plain HTTP: every adapter's defaults must work
       // on a LAN host name without TLS (Hono decides Secure from the request's own scheme).
       it(`${name}: the counter counts over plain HTTP on a LAN-like host name`, {
-        skip: !db.ok || dbName !== 'PGlite',
+        skip: !db.ok || dbName !== 'SQLite',
         timeout: 120_000,
       }, async () => {
         const dir = await mkdtemp(join(tmpdir(), 'sessile-ex-'))
-        const app = await startExample(name, { PGLITE_DIR: dir, DATABASE_URL: undefined })
+        const app = await startExample(name, {
+          SQLITE_PATH: join(dir, 'sessions.db'),
+          DATABASE_URL: undefined,
+        })
         const context = await browser.newContext()
         try {
           const page = await context.newPage()

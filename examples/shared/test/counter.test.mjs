@@ -1,27 +1,75 @@
-// Each example's counter under parallel requests, on PostgreSQL and MariaDB: 100 requests, 20 at a
-// time, on one cookie must add exactly 100 (the examples run the manager in serialised mode).
-// Also: a POST without a body is no 500, and a database that is down at start-up is a clear message.
+// Each example's counter under parallel requests, on the zero-setup default (a SQLite file, no
+// DATABASE_URL), PostgreSQL and MariaDB: 100 requests, 20 at a time, on one cookie must add exactly
+// 100 (the examples run the manager in serialised mode). Also: a POST without a body is no 500, a
+// database that is down at start-up is a clear message, and PGlite stays reachable by its URL.
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { createTcpProxy } from '@sessile/core/testing'
+import { sqliteStore } from '@sessile/drizzle/sqlite'
 import { EXAMPLES, MYSQL_URL, PG_URL, reachable, startExample, startFailing, viewsOf } from './_helpers.mjs'
 
+/** The default with no configuration: a SQLite file at SQLITE_PATH, in a directory made for it. */
+const embedded = {
+  reachable: async () => ({ ok: true }),
+  open: async (name) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessile-ex-'))
+    const path = join(dir, 'data', 'sessions.db') // the store makes the missing directory
+    return {
+      env: { DATABASE_URL: undefined, SQLITE_PATH: path },
+      // The sessions are in that file, not in some other default database.
+      check: async (app) => {
+        assert.match(app.output(), /embedded SQLite/, `${name} says where its sessions are`)
+        assert.ok(existsSync(path), `${path} exists`)
+        const store = sqliteStore({ path, createTable: false })
+        try {
+          assert.ok((await store.count()) >= 1, "the visitor's session is in the file")
+        } finally {
+          await store.close()
+        }
+      },
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    }
+  },
+}
+const server = (kind, url) => {
+  let db
+  return {
+    reachable: async () => {
+      db = await reachable(kind)
+      return db
+    },
+    open: async (name) => {
+      const table = `ex_counter_${name}_${process.pid}`
+      return {
+        env: { DATABASE_URL: url, SESSILE_TABLE: table },
+        check: async () => {},
+        cleanup: () => db.drop(table),
+      }
+    },
+  }
+}
+
 const dbs = [
-  ['PostgreSQL', 'pg', PG_URL],
-  ['MariaDB', 'mysql', MYSQL_URL],
+  ['SQLite, no DATABASE_URL', embedded],
+  ['PostgreSQL', server('pg', PG_URL)],
+  ['MariaDB', server('mysql', MYSQL_URL)],
 ]
 
-for (const [dbName, kind, url] of dbs) {
+for (const [dbName, kind] of dbs) {
   describe(`examples on ${dbName}`, async () => {
-    const db = await reachable(kind)
+    const db = await kind.reachable()
     after(() => db.end?.())
     for (const name of EXAMPLES) {
       it(`${name}: 100 requests, 20 at a time, add exactly 100; a bodyless POST /login is no 500`, {
         skip: !db.ok,
         timeout: 240_000,
       }, async () => {
-        const table = `ex_counter_${name}_${process.pid}`
-        const app = await startExample(name, { DATABASE_URL: url, SESSILE_TABLE: table })
+        const target = await kind.open(name)
+        const app = await startExample(name, target.env)
         try {
           const first = await fetch(`${app.url}/`)
           assert.equal(first.status, 200)
@@ -47,15 +95,43 @@ for (const [dbName, kind, url] of dbs) {
             redirect: 'manual',
           })
           assert.ok(login.status < 500, `bodyless POST /login answered ${login.status}`)
+          await target.check(app)
         } finally {
           const end = await app.stop()
-          await db.drop(table)
+          await target.cleanup()
           assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
         }
       })
     }
   })
 }
+
+// PGlite was the default before SQLite; it is still one URL away.
+describe('PGlite by its URL', () => {
+  it('express: DATABASE_URL=pglite://<dir> keeps the sessions in PGlite', { timeout: 240_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessile-ex-'))
+    const app = await startExample('express', {
+      DATABASE_URL: `pglite://${dir}/pglite`,
+      SQLITE_PATH: undefined,
+    })
+    try {
+      assert.match(app.output(), /pglite:\/\//)
+      const first = await fetch(`${app.url}/`)
+      const cookie = first.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ')
+      assert.equal(viewsOf(await first.text()), 1)
+      const second = await fetch(`${app.url}/`, { headers: { cookie } })
+      assert.equal(viewsOf(await second.text()), 2)
+      assert.ok(existsSync(join(dir, 'pglite', 'PG_VERSION')), 'PGlite made its data directory')
+    } finally {
+      const end = await app.stop()
+      await rm(dir, { recursive: true, force: true })
+      assert.equal(end?.code, 0, 'express exits 0 on SIGTERM')
+    }
+  })
+})
 
 describe('a database that is down at start-up', () => {
   for (const name of EXAMPLES) {

@@ -46,6 +46,11 @@ export const config = {
   seed: int('BENCH_SEED', quick ? 500 : 2000),
   /** Which parts run: ops, http, shared. */
   parts: list('BENCH_PARTS', 'ops,http,shared'),
+  /**
+   * A built `sqlite.js` of another checkout of @sessile/drizzle: its store runs as one more SQLite
+   * contender, interleaved with this build's, to measure a change before and after.
+   */
+  sqliteBaseline: env.BENCH_SQLITE_BASELINE || undefined,
   /** Regex filter on contender names, e.g. BENCH_ONLY=pg */
   only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : null,
   /** Where the report goes; empty string disables writing. */

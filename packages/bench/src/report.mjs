@@ -114,6 +114,8 @@ export function storeOpsSection(results, targets) {
   }
   if (results.some((r) => r.db === 'sqlite')) {
     out.push('#### SQLite (a WAL file): ops/s (p50 / p99 ms)\n')
+    // BENCH_SQLITE_BASELINE: another build's store, shown beside this one's; it sets no target.
+    const withBaseline = results.some((r) => r.db === 'sqlite' && r.kind === 'baseline')
     const rows = []
     for (const size of sizes)
       for (const c of concs)
@@ -121,6 +123,7 @@ export function storeOpsSection(results, targets) {
           const raw = find('sqlite', 'raw', size, c, op)
           const store = find('sqlite', 'sessile', size, c, op)
           const libsql = find('sqlite', 'libsql', size, c, op)
+          const baseline = find('sqlite', 'baseline', size, c, op)
           const sr = ratio(store, raw)
           // No peer stores sessions in SQLite for express here: raw better-sqlite3 is the floor.
           targets.push({
@@ -137,6 +140,7 @@ export function storeOpsSection(results, targets) {
             fmtRatio(sr),
             cell(libsql),
             fmtRatio(ratio(libsql, raw)),
+            ...(withBaseline ? [cell(baseline), fmtRatio(ratio(baseline, raw))] : []),
           ])
         }
     out.push(
@@ -150,6 +154,7 @@ export function storeOpsSection(results, targets) {
           'Sessile / raw',
           'Sessile (libSQL)',
           'libSQL / raw',
+          ...(withBaseline ? ['Sessile (baseline build)', 'baseline / raw'] : []),
         ],
         rows,
       ),

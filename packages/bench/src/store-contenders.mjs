@@ -148,6 +148,10 @@ const sqliteDone = () => {
   }
 }
 
+const baselineSqliteStore = config.sqliteBaseline
+  ? (await import(config.sqliteBaseline)).sqliteStore
+  : undefined
+
 /** Raw better-sqlite3 prepared statements on a WAL file (the settings the store uses): the SQLite floor. */
 function rawSqlite() {
   const table = uniqueTable('bench_raw_sqlite')
@@ -183,17 +187,19 @@ function rawSqlite() {
   }
 }
 
-const sqliteS = (driver) => () => {
-  const table = uniqueTable(`bench_sessile_${driver === 'libsql' ? 'libsql' : 'sqlite'}`)
-  sqliteOpen++
-  const store = sqliteStore({ path: sqliteFile(table), table, driver })
-  const close = store.close.bind(store)
-  store.close = async () => {
-    await close()
-    sqliteDone()
+const sqliteS =
+  (driver, open = sqliteStore) =>
+  () => {
+    const table = uniqueTable(`bench_sessile_${driver === 'libsql' ? 'libsql' : 'sqlite'}`)
+    sqliteOpen++
+    const store = open({ path: sqliteFile(table), table, driver })
+    const close = store.close.bind(store)
+    store.close = async () => {
+      await close()
+      sqliteDone()
+    }
+    return store
   }
-  return store
-}
 
 const mysqlRawSql = (t) => {
   const now = 'UTC_TIMESTAMP(3)'
@@ -524,5 +530,17 @@ export function storeContenders() {
     rawSqlite(),
     sessileStore('Sessile SQLite (store, better-sqlite3)', 'sqlite', sqliteS('better-sqlite3')),
     { ...sessileStore('Sessile SQLite (store, libSQL)', 'sqlite', sqliteS('libsql')), kind: 'libsql' },
+    ...(baselineSqliteStore
+      ? [
+          {
+            ...sessileStore(
+              'Sessile SQLite (store, baseline build)',
+              'sqlite',
+              sqliteS('better-sqlite3', baselineSqliteStore),
+            ),
+            kind: 'baseline',
+          },
+        ]
+      : []),
   ]
 }

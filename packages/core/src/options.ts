@@ -9,7 +9,7 @@ import type { SessionStore } from './store.js'
 
 /** Options of {@link createSessions}. */
 export interface SessionsOptions<T extends SessionData = SessionData> {
-  /** Where sessions live: `pgStore`, `mysqlStore`, `pgliteStore` from `@sessile/drizzle`, or `MemoryStore`. */
+  /** Where sessions live: `sqliteStore`, `pgStore`, `mysqlStore`, `pgliteStore` from `@sessile/drizzle`, or `MemoryStore`. */
   store: SessionStore
   /**
    * Filters applied to every payload: encode in this order, decode in reverse.

@@ -89,7 +89,7 @@ const LIMITS: Record<Dialect, { maxTableBytes: number; hardMaxBytes: number }> =
  * @example
  * import { createSessions } from '@sessile/core'
  * import { createStore } from '@sessile/drizzle'
- * const sessions = createSessions({ store: createStore(process.env.DATABASE_URL ?? 'pglite://./data/sessions') })
+ * const sessions = createSessions({ store: createStore(process.env.DATABASE_URL ?? 'sqlite:./data/sessions.db') })
  */
 export function createStore(url: string, options: CreateStoreOptions = {}): SqlSessionStore {
   const parsed = parseStoreUrl(url)

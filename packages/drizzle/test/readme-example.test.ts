@@ -2,11 +2,11 @@ import { createSessions } from '@sessile/core'
 import { expect, it } from 'vitest'
 import { createStore } from '../src/index.js'
 
-// The README's example, on the zero-setup default (PGlite in memory).
+// The README's example, on the zero-setup default (SQLite, here in memory).
 it('the README example stores, finds and ends a session with createSessions', {
   timeout: 60_000,
 }, async () => {
-  const store = createStore('pglite:memory', { table: 'sessions' })
+  const store = createStore('sqlite::memory:', { table: 'sessions' })
   const sessions = createSessions({
     store,
     ref: (data) => (typeof data.userId === 'string' ? data.userId : null),

@@ -12,7 +12,9 @@ export interface BetterSqlite3Like {
 export interface BetterSqlite3StatementLike {
   readonly reader: boolean
   all(...params: unknown[]): unknown[]
+  get(...params: unknown[]): unknown
   run(...params: unknown[]): unknown
+  raw(toggle?: boolean): BetterSqlite3StatementLike
 }
 
 export const isBetterSqlite3 = (client: unknown): client is BetterSqlite3Like =>
@@ -25,6 +27,9 @@ export const isBetterSqlite3 = (client: unknown): client is BetterSqlite3Like =>
  */
 export function betterSqlite3Executor(db: BetterSqlite3Like, owned: boolean): SqliteExecutor {
   const prepared = new Map<string, BetterSqlite3StatementLike>()
+  // In raw mode better-sqlite3 hands a row back as an array of its values: no object with a
+  // property per column to build, which a read then takes apart again.
+  const preparedRaw = new Map<string, BetterSqlite3StatementLike>()
   return {
     query(text, params) {
       let statement = prepared.get(text)
@@ -35,6 +40,14 @@ export function betterSqlite3Executor(db: BetterSqlite3Like, owned: boolean): Sq
       if (statement.reader) return statement.all(...params) as Row[]
       statement.run(...params)
       return []
+    },
+    first(text, params) {
+      let statement = preparedRaw.get(text)
+      if (statement === undefined) {
+        statement = db.prepare(text).raw(true)
+        preparedRaw.set(text, statement)
+      }
+      return statement.get(...params) as unknown[] | undefined
     },
     close: async () => {
       if (owned && db.open) db.close()

@@ -21,6 +21,10 @@ export function libsqlExecutor(client: LibsqlClientLike, owned: boolean): Sqlite
       const result = await client.execute({ sql: text, args: params })
       return result.rows.map((values) => toRow(result.columns, values))
     },
+    async first(text, params) {
+      const values = (await client.execute({ sql: text, args: params })).rows[0]
+      return values === undefined ? undefined : Array.from(values, toValue)
+    },
     close: async () => {
       if (owned && !client.closed) client.close()
     },
@@ -31,11 +35,12 @@ export function libsqlExecutor(client: LibsqlClientLike, owned: boolean): Sqlite
 function toRow(columns: string[], values: ArrayLike<unknown>): Row {
   const row: Row = {}
   for (let i = 0; i < columns.length; i++) {
-    const value = values[i]
-    row[columns[i] as string] = value instanceof ArrayBuffer ? new Uint8Array(value) : value
+    row[columns[i] as string] = toValue(values[i])
   }
   return row
 }
+
+const toValue = (value: unknown): unknown => (value instanceof ArrayBuffer ? new Uint8Array(value) : value)
 
 /**
  * Opens a libSQL client, loaded only now. A local database gets one connection, so the

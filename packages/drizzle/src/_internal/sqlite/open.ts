@@ -49,6 +49,11 @@ export function lazyExecutor(target: SqliteTarget, settings: SqliteSettings): Sq
       if (own) return own.query(text, params)
       return open().then((exec) => exec.query(text, params))
     },
+    first: (text, params): unknown[] | undefined | Promise<unknown[] | undefined> => {
+      if (closed) throw new Error('the store is closed')
+      if (own) return own.first(text, params)
+      return open().then((exec) => exec.first(text, params))
+    },
     close: async () => {
       closed = true
       const exec = own ?? (opening ? await opening.catch(() => undefined) : undefined)

@@ -1,3 +1,6 @@
+import type { ReadResult } from '@sessile/core'
+import { toBytes, toDate, toInt, toNullableText } from '../values.js'
+
 /**
  * The SQLite statements. Times are INTEGER milliseconds since the epoch (UTC), computed by the
  * database in every statement, so no app clock decides an expiry (docs/sqlite.md).
@@ -8,6 +11,8 @@
 const NOW = `CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)`
 const COLS = 'key, data, ref, created, modified, expiry, version'
 const INFO = 'key, ref, created, modified, expiry, version'
+// What a read returns, in this order: `readResultOf` takes the values by position.
+const READ = `data, ref, created, modified, expiry, version, ${NOW} AS now`
 
 /** A statement with its named parameters turned into positional `?` once, at build time. */
 export interface SqliteStatement {
@@ -35,6 +40,20 @@ export function bindSqlite(s: SqliteStatement, values: Record<string, unknown>):
   const out = new Array<unknown>(s.names.length)
   for (let i = 0; i < s.names.length; i++) out[i] = values[s.names[i] as string] ?? null
   return out
+}
+
+/** A read's row, as values in the column order of `READ`. */
+export function readResultOf(key: string, v: unknown[]): ReadResult {
+  return {
+    key,
+    data: toBytes(v[0]),
+    ref: toNullableText(v[1]),
+    created: toDate(v[2]),
+    modified: toDate(v[3]),
+    expiry: toDate(v[4]),
+    version: toInt(v[5]),
+    now: toDate(v[6]),
+  }
 }
 
 /** DDL, kept in step with `sqliteSessionsTable` and docs/sql/sqlite.sql. */
@@ -98,9 +117,7 @@ export function sqliteStatements(table: string) {
   const insertValues = `VALUES (:key, :data, :ref, ${NOW}, ${NOW}, ${NOW} + MIN(:ttl, COALESCE(:maxAge, :ttl)), 1)`
   const live = `s.expiry > ${NOW}`
   return {
-    read: s(
-      `SELECT data, ref, created, modified, expiry, version, ${NOW} AS now FROM ${TABLE} WHERE key = :key AND expiry > ${NOW}`,
-    ),
+    read: s(`SELECT ${READ} FROM ${TABLE} WHERE key = :key AND expiry > ${NOW}`),
     insert: s(
       `INSERT INTO ${TABLE} (${COLS}) ${insertValues} ON CONFLICT (key) DO NOTHING RETURNING version, expiry`,
     ),
@@ -126,7 +143,7 @@ RETURNING version, expiry`),
     // Takes a free lease and returns the row in one statement; `leaseWait` says why it could not.
     lease: s(`UPDATE ${TABLE} SET lease = :token, lease_expiry = ${NOW} + :ttl
 WHERE key = :key AND expiry > ${NOW} AND (lease IS NULL OR lease_expiry <= ${NOW} OR lease = :token)
-RETURNING data, ref, created, modified, expiry, version, ${NOW} AS now`),
+RETURNING ${READ}`),
     leaseWait: s(
       `SELECT MAX(0, COALESCE(lease_expiry, 0) - ${NOW}) AS wait FROM ${TABLE} WHERE key = :key AND expiry > ${NOW}`,
     ),

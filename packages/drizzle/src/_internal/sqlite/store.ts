@@ -29,6 +29,7 @@ import { toBytes, toDate, toInt, toNullableText, toText } from '../values.js'
 import { isBusy } from './busy.js'
 import {
   bindSqlite,
+  readResultOf,
   type SqliteStatement,
   type SqliteStatements,
   sqliteDdl,
@@ -41,6 +42,8 @@ export type { Row }
 export interface SqliteExecutor {
   /** Runs one statement and gives its rows (none for a statement without a result). */
   query(text: string, params: unknown[]): Row[] | Promise<Row[]>
+  /** Runs a query and gives its first row as values in column order, or undefined for none. */
+  first(text: string, params: unknown[]): unknown[] | undefined | Promise<unknown[] | undefined>
   /** Closes the database if the store opened it; a no-op for a borrowed one. */
   close(): Promise<void>
 }
@@ -48,6 +51,8 @@ export interface SqliteExecutor {
 // SQLITE_BUSY past the busy timeout (or BUSY_RECOVERY after a crash): the statement did nothing,
 // so running it again is safe. A few tries, with jitter so waiting processes do not collide again.
 const BUSY_RETRIES = 4
+
+type Call<T> = (text: string, params: unknown[]) => T | Promise<T>
 
 /** The SessionStore over a SQLite executor; `sqliteStore` wraps it. */
 export class SqliteSqlStore implements SqlSessionStore {
@@ -79,13 +84,13 @@ export class SqliteSqlStore implements SqlSessionStore {
   }
 
   async #createSchema(): Promise<void> {
-    for (const statement of this.#ddl) await this.#query(statement, [])
+    for (const statement of this.#ddl) await this.#query(this.#all, statement, [])
   }
 
-  async #query(text: string, params: unknown[]): Promise<Row[]> {
+  async #query<T>(call: Call<T>, text: string, params: unknown[]): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#exec.query(text, params)
+        return await call(text, params)
       } catch (error) {
         if (attempt >= BUSY_RETRIES || !isBusy(error)) throw error
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)))
@@ -93,33 +98,56 @@ export class SqliteSqlStore implements SqlSessionStore {
     }
   }
 
-  // No promise of its own on the way that succeeds with a synchronous driver (better-sqlite3):
-  // the rows are already there. Waiting for the schema, and retrying a busy statement, take the
-  // slower path.
-  #run(action: string, s: SqliteStatement, values: Record<string, unknown>): Promise<Row[]> {
+  readonly #all: Call<Row[]> = (text, params) => this.#exec.query(text, params)
+  readonly #first: Call<unknown[] | undefined> = (text, params) => this.#exec.first(text, params)
+
+  // The result itself, with no promise on the way that succeeds with a synchronous driver
+  // (better-sqlite3): each promise layer costs a microtask turn per operation, a measurable part
+  // of a read. Waiting for the schema, and retrying a busy statement, take the slower path.
+  #call<T>(
+    action: string,
+    call: Call<T>,
+    s: SqliteStatement,
+    values: Record<string, unknown>,
+  ): T | Promise<T> {
     if (!this.#ready.done) {
       return this.#ready.run().then(
-        () => this.#run(action, s, values),
+        () => this.#call(action, call, s, values),
         (error: unknown) => {
           throw storeError(this.name, action, error)
         },
       )
     }
     const params = bindSqlite(s, values)
-    let result: Row[] | Promise<Row[]>
+    let result: T | Promise<T>
     try {
-      result = this.#exec.query(s.text, params)
+      result = call(s.text, params)
     } catch (error) {
       result = Promise.reject(error)
     }
-    if (Array.isArray(result)) return Promise.resolve(result)
-    return result.catch((error: unknown) => this.#retry(action, s.text, params, error))
+    if (!(result instanceof Promise)) return result
+    return result.catch((error: unknown) => this.#retry(action, call, s.text, params, error))
   }
 
-  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<Row[]> {
+  #rows(action: string, s: SqliteStatement, values: Record<string, unknown>): Row[] | Promise<Row[]> {
+    return this.#call(action, this.#all, s, values)
+  }
+
+  #run(action: string, s: SqliteStatement, values: Record<string, unknown>): Promise<Row[]> {
+    const rows = this.#call(action, this.#all, s, values)
+    return rows instanceof Promise ? rows : Promise.resolve(rows)
+  }
+
+  async #retry<T>(
+    action: string,
+    call: Call<T>,
+    text: string,
+    params: unknown[],
+    error: unknown,
+  ): Promise<T> {
     if (!isBusy(error)) throw storeError(this.name, action, error)
     try {
-      return await this.#query(text, params)
+      return await this.#query(call, text, params)
     } catch (e) {
       throw storeError(this.name, action, e)
     }
@@ -127,8 +155,9 @@ export class SqliteSqlStore implements SqlSessionStore {
 
   async read(key: string): Promise<ReadResult | null> {
     validateKey(this.name, key)
-    const row = (await this.#run('read', this.#sql.read, { key }))[0]
-    return row ? toReadResult(key, row) : null
+    const found = this.#call('read', this.#first, this.#sql.read, { key })
+    const values = found instanceof Promise ? await found : found
+    return values ? readResultOf(key, values) : null
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -146,8 +175,9 @@ export class SqliteSqlStore implements SqlSessionStore {
       const flags = [req.version !== undefined, req.lease !== undefined, req.keepExpiry === true] as const
       // Most updates keep the ref: the first statement then leaves its index alone. A changed ref
       // (login, logout) misses it and takes the second.
+      const same = this.#rows('write', this.#sql.update(...flags, true), values)
       const row =
-        (await this.#run('write', this.#sql.update(...flags, true), values))[0] ??
+        (same instanceof Promise ? await same : same)[0] ??
         (await this.#run('write', this.#sql.update(...flags, false), values))[0]
       if (row) return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
       // Failure path only: a second statement tells a newer version from a missing row.
@@ -155,7 +185,8 @@ export class SqliteSqlStore implements SqlSessionStore {
       return updateMissed(live.length > 0, req)
     }
     const s = req.mode === 'insert' ? this.#sql.insert : this.#sql.upsert
-    const row = (await this.#run('write', s, values))[0]
+    const rows = this.#rows('write', s, values)
+    const row = (rows instanceof Promise ? await rows : rows)[0]
     if (!row) return { ok: false, reason: 'exists' }
     return { ok: true, version: toInt(row.version), expiry: toDate(row.expiry) }
   }
@@ -165,9 +196,9 @@ export class SqliteSqlStore implements SqlSessionStore {
     const values = { key: req.key, ttl: req.ttl, maxAge: req.maxAge ?? null, slack: touchSlack(req.ttl) }
     const rows =
       req.lease === undefined
-        ? await this.#run('touch', this.#sql.touch, values)
-        : await this.#run('touch', this.#sql.touchReleasing, { ...values, lease: req.lease })
-    return rows.length > 0
+        ? this.#rows('touch', this.#sql.touch, values)
+        : this.#rows('touch', this.#sql.touchReleasing, { ...values, lease: req.lease })
+    return (rows instanceof Promise ? await rows : rows).length > 0
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -192,7 +223,8 @@ export class SqliteSqlStore implements SqlSessionStore {
   async destroy(key: string, hint?: DestroyHint): Promise<SessionRef | null> {
     validateKey(this.name, key)
     validateDestroyHint(this.name, hint)
-    const row = (await this.#run('destroy', this.#sql.destroy, { key }))[0]
+    const rows = this.#rows('destroy', this.#sql.destroy, { key })
+    const row = (rows instanceof Promise ? await rows : rows)[0]
     return row ? { key, ref: toNullableText(row.ref) } : null
   }
 
