@@ -49,6 +49,16 @@ export {
   validateWrite,
 } from './_internal/validate.js'
 
+// For adapters: the unsigned cookie PHP's session module reads and writes, kept here because the
+// Express and Koa PHP middlewares share no other package (and Hono reads cookies the same way)
+
+export {
+  type PlainCookie,
+  type PlainCookieOptions,
+  plainCookie,
+  readCookie,
+} from './_internal/plain-cookie.js'
+
 // The in-memory store
 
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js'

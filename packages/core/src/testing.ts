@@ -1,6 +1,7 @@
 /**
  * `@sessile/core/testing`: the conformance suite every store must pass, the HTTP suite every
- * framework adapter must pass, and a check that a package's built `exports` load. Requires vitest.
+ * framework adapter must pass (and the one for middlewares on PHP's plain cookie), and a check that
+ * a package's built `exports` load. Requires vitest.
  *
  * @example
  * import { describeStore } from '@sessile/core/testing'
@@ -19,6 +20,10 @@ export {
   describeLoadBalanced,
   type LoadBalancedDatabase,
 } from './testing/load-balanced.js'
+export {
+  type DescribePlainCookieAdapterOptions,
+  describePlainCookieAdapter,
+} from './testing/plain-cookie-adapter.js'
 export { dbUnavailable, type Reachability } from './testing/reachability.js'
 export { serveLoopback } from './testing/serve.js'
 export { createTcpProxy, type TcpProxy } from './testing/tcp-proxy.js'

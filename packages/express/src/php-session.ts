@@ -1,50 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isSessionError, type Session, type SessionData, SessionError, type Sessions } from '@sessile/core'
+import {
+  isSessionError,
+  type PlainCookieOptions,
+  plainCookie,
+  type Session,
+  type SessionData,
+  SessionError,
+  type Sessions,
+} from '@sessile/core'
 
-export interface PhpSessionOptions {
-  /**
-   * The cookie's name: PHP's `session.name`.
-   * @default 'PHPSESSID'
-   */
-  cookieName?: string
-  /**
-   * The cookie's `Path` (PHP's `session.cookie_path`).
-   * @default '/'
-   */
-  path?: string
-  /** The cookie's `Domain` (PHP's `session.cookie_domain`); unset keeps it host-only. */
-  domain?: string
-  /**
-   * `Secure` (PHP's `session.cookie_secure`). `'auto'`: exactly when the connection is TLS, never decided from
-   * the Host header; behind a TLS-terminating proxy set `true`.
-   * @default 'auto'
-   */
-  secure?: boolean | 'auto'
-  /**
-   * `SameSite` (PHP's `session.cookie_samesite`).
-   * @default 'Lax'
-   */
-  sameSite?: 'Strict' | 'Lax' | 'None'
-}
+/** The cookie's attributes, named after the php.ini settings they mirror. */
+export type PhpSessionOptions = PlainCookieOptions
 
 /** What the middleware adds to the request. */
 export interface PhpSessionRequest<T extends SessionData = SessionData> extends IncomingMessage {
   session: Session<T>
   sessions: Sessions<T>
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue
-    const value = part.slice(eq + 1).trim()
-    // Longer values are never ids: dropped before any lookup.
-    return value.length > 0 && value.length <= 256 ? value : null
-  }
-  return null
 }
 
 /**
@@ -70,27 +41,7 @@ export function phpSession<T extends SessionData = SessionData>(
   }
   if (typeof sessions !== 'object' || sessions === null || typeof sessions.load !== 'function')
     fail('phpSession needs the manager made by createSessions()')
-  const name = options.cookieName ?? 'PHPSESSID'
-  if (!TOKEN.test(name)) fail('cookieName must be a cookie token')
-  const path = options.path ?? '/'
-  if (!path.startsWith('/') || /[;\s]/.test(path)) fail('path must start with "/" and hold no ";" or spaces')
-  if (options.domain !== undefined && !/^[A-Za-z0-9.-]+$/.test(options.domain))
-    fail('domain must be a host name')
-  const sameSite = options.sameSite ?? 'Lax'
-  if (!['Strict', 'Lax', 'None'].includes(sameSite)) fail("sameSite must be 'Strict', 'Lax' or 'None'")
-  if (sameSite === 'None' && options.secure === false) fail("sameSite 'None' requires a Secure cookie")
-
-  function cookie(req: IncomingMessage, value: string, clear: boolean): string {
-    const secure =
-      options.secure === undefined || options.secure === 'auto'
-        ? (req.socket as { encrypted?: boolean }).encrypted === true
-        : options.secure
-    let line = `${name}=${value}; Path=${path}; HttpOnly; SameSite=${sameSite}`
-    if (options.domain) line += `; Domain=${options.domain}`
-    if (secure) line += '; Secure'
-    if (clear) line += '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
-    return line
-  }
+  const cookie = plainCookie(options, 'express-php')
 
   function append(res: ServerResponse, line: string): void {
     const prev = res.getHeader('Set-Cookie')
@@ -101,7 +52,7 @@ export function phpSession<T extends SessionData = SessionData>(
   }
 
   return (req, res, next) => {
-    sessions.load(readCookie(req.headers.cookie, name)).then((session) => {
+    sessions.load(cookie.read(req.headers.cookie)).then((session) => {
       const r = req as PhpSessionRequest<T>
       r.session = session
       r.sessions = sessions
@@ -118,8 +69,8 @@ export function phpSession<T extends SessionData = SessionData>(
         sessions.commit(session).then(
           (result) => {
             if (!res.headersSent) {
-              if (result.cookie === 'clear') append(res, cookie(req, '', true))
-              else if (result.cookie === 'set') append(res, cookie(req, result.id, false))
+              const line = cookie.setCookie(req, result)
+              if (line !== null) append(res, line)
             }
             end(...args)
           },

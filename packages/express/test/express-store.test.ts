@@ -12,7 +12,8 @@ import express from 'express'
 import session from 'express-session'
 import { afterEach, describe, expect, it } from 'vitest'
 import { expressStore, type SessileExpressStore } from '../src/index.js'
-import { autoSaveApp, contractApp, listen } from './app.js'
+import { contractApp, listen } from '../src/testing.js'
+import { autoSaveApp } from './app.js'
 
 /** A MemoryStore that counts what reaches it and can be switched off. */
 class CountingStore extends MemoryStore {

@@ -1,6 +1,6 @@
 import { MemoryStore } from '@sessile/core'
 import { describeHttpAdapter } from '@sessile/core/testing'
-import { contractApp, listen } from './app.js'
+import { contractApp, listen } from '../src/testing.js'
 
 describeHttpAdapter('express on MemoryStore', {
   store: () => new MemoryStore(),

@@ -1,7 +1,7 @@
 import { describeHttpAdapter } from '@sessile/core/testing'
 import { pgTables, reachPg } from '@sessile/drizzle/testing'
 import { afterAll } from 'vitest'
-import { contractApp, listen } from './app.js'
+import { contractApp, listen } from '../src/testing.js'
 
 const reach = await reachPg()
 const tables = pgTables('sessile_express_http')

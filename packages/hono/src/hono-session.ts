@@ -1,8 +1,15 @@
-import { isSessionError, type Session, type SessionData, SessionError, type Sessions } from '@sessile/core'
+import {
+  isSessionError,
+  readCookie,
+  type Session,
+  type SessionData,
+  SessionError,
+  type Sessions,
+} from '@sessile/core'
 import type { Context, MiddlewareHandler } from 'hono'
 import { generateCookie } from 'hono/cookie'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { forwardedProto, isHttps, readCookie } from './_internal/cookie.js'
+import { forwardedProto, isHttps } from './_internal/cookie.js'
 
 const SOURCE = 'hono'
 
@@ -168,7 +175,7 @@ export function honoSession<T extends SessionData = SessionData>(
     const { name, attrs } = cookieFor(c)
     let session: Session<T>
     try {
-      session = await sessions.load(readCookie(c.req.header('cookie'), name))
+      session = await sessions.load(readCookie(c.req.header('cookie'), name, { unquote: true }))
     } catch (e) {
       return fail(c, e)
     }

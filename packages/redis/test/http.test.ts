@@ -1,8 +1,8 @@
 import { createTcpProxy, describeHttpAdapter, type TcpProxy } from '@sessile/core/testing'
+import { contractApp, listen } from '@sessile/express/testing'
 import { afterAll } from 'vitest'
 import { redisStore } from '../src/index.js'
 import { dropPrefix, REDIS_URL, reachRedis, uniquePrefix } from './_helpers.js'
-import { contractApp, listen } from './express-app.js'
 
 // The HTTP adapter suite (express + express-session) on the Redis store, with an outage made by
 // cutting a TCP proxy in front of the shared Redis (never by stopping it).

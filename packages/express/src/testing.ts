@@ -1,11 +1,21 @@
-// The route contract of describeHttpAdapter on express + express-session, as in
-// packages/express/test/app.ts, here to run the HTTP suite on the Redis store.
+/**
+ * `@sessile/express/testing`: the route contract of `describeHttpAdapter` (from
+ * `@sessile/core/testing`) on express + express-session, so a store package can run the HTTP suite
+ * through Express. Imports express; use it from tests only. It widens express-session's
+ * `SessionData` with the suite's fields (`count`, `user`, any other as `unknown`).
+ *
+ * @example
+ * describeHttpAdapter('express on my store', {
+ *   store: () => myStore(),
+ *   start: (sessions) => listen(contractApp(sessions).app),
+ * })
+ */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isSessionError, type Sessions } from '@sessile/core'
 import { type HttpAdapterApp, serveLoopback } from '@sessile/core/testing'
-import { expressStore, type SessileExpressStore } from '@sessile/express'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import session from 'express-session'
+import { expressStore, type SessileExpressStore } from './express-store.js'
 
 declare module 'express-session' {
   interface SessionData {
@@ -66,8 +76,7 @@ export function contractApp(sessions: Sessions): { app: express.Express; store: 
   return { app, store }
 }
 
+/** Serve an app made by {@link contractApp} on 127.0.0.1 at a free port. */
 export function listen(app: express.Express): Promise<HttpAdapterApp> {
   return serveLoopback(app)
 }
-
-export type { SessileExpressStore }
