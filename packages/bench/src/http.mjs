@@ -16,7 +16,7 @@ import postgres from 'postgres'
 import { config } from './config.mjs'
 import { uniqueTable } from './ids.mjs'
 import { READ_MANY } from './routes.mjs'
-import { median } from './stats.mjs'
+import { median, rotated } from './stats.mjs'
 
 export const HTTP_CONTENDERS = [
   { name: 'connect-pg-simple', db: 'pg' },
@@ -149,13 +149,44 @@ async function login(server, name) {
   return cookie
 }
 
-/** A contender's server for one route: started, logged in and warmed up, then measured in windows. */
-async function startLive(contender, path, sessions, pg, log) {
-  // PostgreSQL contenders each get a database of their own, so its transaction counter is theirs.
+/** A contender's server on a table of its own; PostgreSQL contenders also get a database of their own, so its transaction counter is theirs. */
+async function startCounted(contender, prefix, pg, log) {
   const own = contender.db === 'pg' ? await privateDatabase(log) : null
-  const table = uniqueTable('bench_http')
+  const table = uniqueTable(prefix)
   const before = own ? await settledXacts(own) : 0
   const server = await Server.start(contender, table, own?.url ?? pg.url)
+  return { contender, server, table, own, before }
+}
+
+/**
+ * Stop a server of {@link startCounted} (after `measure`, given its counters and requests served)
+ * and drop what it made; its statements per request, over the server's whole life.
+ */
+async function stopCounted(started, pg, log, measure) {
+  const { contender, server, table, own, before } = started
+  let counters
+  let served = 0
+  try {
+    ;({ counters, served } = await measure())
+  } finally {
+    await server.stop()
+    await dropTable(contender, table, own ?? pg)
+  }
+  let statements = Number.NaN
+  if (own) {
+    statements = ((await settledXacts(own)) - before) / served
+    await dropDatabase(own, log)
+  }
+  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
+  if (contender.db === 'redis')
+    statements = (counters.redisCommands - server.baseCounters.redisCommands) / served
+  return { statements, served }
+}
+
+/** A contender's server for one route: started, logged in and warmed up, then measured in windows. */
+async function startLive(contender, path, sessions, pg, log) {
+  const started = await startCounted(contender, 'bench_http', pg, log)
+  const { server } = started
   const cookies = []
   for (let i = 0; i < sessions; i++) cookies.push(await login(server, contender.name))
   let next = 0
@@ -165,7 +196,7 @@ async function startLive(contender, path, sessions, pg, log) {
   const warm =
     config.warmupSeconds > 0 ? await cannon({ url, setupClient, duration: config.warmupSeconds }) : null
   if (warm) log(`http ${contender.name} ${path}: warm-up ${Math.round(warm.requests.average)} req/s`)
-  return { contender, server, table, own, before, cookies, setupClient, url, warm, windows: [] }
+  return { ...started, cookies, setupClient, url, warm, windows: [] }
 }
 
 /** One measured window of a live server. */
@@ -183,29 +214,14 @@ async function window(live, log) {
 
 /** Check the session survived, count statements, stop the server and drop what it made. */
 async function finishLive(live, pg, log) {
-  const { contender, server, table, own } = live
-  let counters
-  let served = 0
-  try {
+  const { contender, server } = live
+  const { statements, served } = await stopCounted(live, pg, log, async () => {
     // Requests autocannon gave up on at the deadline still finish on the server.
     await sleep(300)
     const check = await server.request('/read', live.cookies[0])
     if (check.status !== 200) throw new Error(`${contender.name}: the session was lost during the run`)
-    const reply = await server.ask('counters')
-    counters = reply.counters
-    served = reply.served
-  } finally {
-    await server.stop()
-    await dropTable(contender, table, own ?? pg)
-  }
-  let statements = Number.NaN
-  if (own) {
-    statements = ((await settledXacts(own)) - live.before) / served
-    await dropDatabase(own, log)
-  }
-  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
-  if (contender.db === 'redis')
-    statements = (counters.redisCommands - server.baseCounters.redisCommands) / served
+    return server.ask('counters')
+  })
   log(`http ${contender.name}: ${statements.toFixed(2)} statements/request over ${served} requests`)
   return statements
 }
@@ -224,16 +240,13 @@ async function dropTable(contender, table, pg) {
  * contender, on a fresh server and table (a PostgreSQL database of its own, for its statements).
  */
 async function sharedRun(contender, pg, log) {
-  const own = contender.db === 'pg' ? await privateDatabase(log) : null
-  const table = uniqueTable('bench_shared')
-  const before = own ? await settledXacts(own) : 0
-  const server = await Server.start(contender, table, own?.url ?? pg.url)
-  let counters
-  let served = 0
+  const started = await startCounted(contender, 'bench_shared', pg, log)
+  const { server } = started
   let r
   let final
   let seconds = Number.NaN
-  try {
+  // The server's set-up (about ten statements) counts too, over 2,000 requests.
+  const { statements } = await stopCounted(started, pg, log, async () => {
     const cookie = await login(server, contender.name)
     // autocannon ends a run bounded by count on its one-second tick: time to the last response.
     const t0 = performance.now()
@@ -249,22 +262,9 @@ async function sharedRun(contender, pg, log) {
     })
     seconds = (last - t0) / 1000
     const reply = await server.ask('counters')
-    counters = reply.counters
-    served = reply.served
     final = (await server.request('/count', cookie)).body.hits ?? 0
-  } finally {
-    await server.stop()
-    await dropTable(contender, table, own ?? pg)
-  }
-  // Statements of the server's whole life (its set-up, about ten, included) over its requests.
-  let statements = Number.NaN
-  if (own) {
-    statements = ((await settledXacts(own)) - before) / served
-    await dropDatabase(own, log)
-  }
-  if (contender.db === 'mysql') statements = sumStatements(server.baseCounters, counters) / served
-  if (contender.db === 'redis')
-    statements = (counters.redisCommands - server.baseCounters.redisCommands) / served
+    return reply
+  })
   const ok = r['2xx']
   const lost = ok - final
   const reqPerSec = r.requests.total / seconds
@@ -287,9 +287,7 @@ async function sharedRun(contender, pg, log) {
 async function sharedRounds(contenders, pg, log) {
   const runs = new Map(contenders.map((c) => [c.name, []]))
   for (let round = 0; round < config.sharedRounds; round++) {
-    const shift = round % contenders.length
-    for (const c of [...contenders.slice(shift), ...contenders.slice(0, shift)])
-      runs.get(c.name).push(await sharedRun(c, pg, log))
+    for (const c of rotated(contenders, round)) runs.get(c.name).push(await sharedRun(c, pg, log))
   }
   return contenders.map((c) => {
     const rs = runs.get(c.name)
@@ -334,8 +332,7 @@ export async function benchHttp(log, parts) {
           try {
             for (const c of group) lives.push(await startLive(c, path, sessions, pg, log))
             for (let round = 0; round < config.runs; round++) {
-              const shift = round % lives.length
-              for (const live of [...lives.slice(shift), ...lives.slice(0, shift)]) await window(live, log)
+              for (const live of rotated(lives, round)) await window(live, log)
             }
           } finally {
             for (const live of lives) {

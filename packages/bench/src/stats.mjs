@@ -5,6 +5,12 @@ export function percentile(sorted, p) {
   return sorted[i]
 }
 
+/** `list` started at index `shift` (modulo its length): the order of turn `shift`. */
+export function rotated(list, shift) {
+  const k = shift % list.length
+  return [...list.slice(k), ...list.slice(0, k)]
+}
+
 export function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
   if (v.length === 0) return Number.NaN

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { config, SIZES } from './config.mjs'
 import { newId } from './ids.mjs'
 import { sessionData } from './payload.mjs'
-import { median, Samples } from './stats.mjs'
+import { median, rotated, Samples } from './stats.mjs'
 import { storeContenders } from './store-contenders.mjs'
 
 export const OPS = ['read', 'update', 'touch', 'insert', 'destroy']
@@ -116,8 +116,7 @@ export async function runRound(contenders, seeded, concurrency, results, sizeNam
     for (const c of contenders) state.get(c).cursor.fill(0)
     const perSlice = op === 'destroy' ? destroyQuota(contenders, state) : 0
     for (let slice = 0; slice < config.opSlices; slice++) {
-      const shift = (round + i + slice) % contenders.length
-      const order = [...contenders.slice(shift), ...contenders.slice(0, shift)]
+      const order = rotated(contenders, round + i + slice)
       if (perSlice > 0) await freshRows(order, state, perSlice)
       for (const c of order) {
         const a = acc.get(c)
