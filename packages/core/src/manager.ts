@@ -13,6 +13,7 @@ import {
   isEmptyObject,
   type Plain,
   stateOf,
+  storeNowOf,
 } from './_internal/manager/codec.js'
 import {
   announceRef,
@@ -96,32 +97,35 @@ export function createSessions<T extends SessionData = SessionData>(
     const presented = typeof id === 'string' && id.length > 0
     if (!wellFormed(id)) return Promise.resolve(fresh(presented))
     if (o.serialize && leases) return leases.load(id).then((s) => s ?? fresh(true))
-    if (hot?.keys.any && hot.keys.has(keyOf(id))) return loadHot(id, hot)
-    return readPlain(id)
+    if (!hot?.keys.any) return readPlain(id)
+    // The key is hashed once, for the hot check and the read.
+    const key = keyOf(id)
+    return hot.keys.has(key) ? loadHot(id, key, hot) : readPlain(id, key)
   }
 
-  function readPlain(id: string): Promise<Session<T>> {
-    return readKey(id).then((row) => (row ? loaded(id, row) : fresh(true)))
+  /** `key`: the id's key under the current secret, when already known. */
+  function readPlain(id: string, key?: string): Promise<Session<T>> {
+    return readKey(id, key).then((row) => (row ? loaded(id, row) : fresh(true)))
   }
 
   /** A hot session: loaded under its lease, so its requests take turns instead of conflicting. */
-  async function loadHot(id: string, h: HotSaves<T>): Promise<Session<T>> {
+  async function loadHot(id: string, key: string, h: HotSaves<T>): Promise<Session<T>> {
     let session: Session<T> | null
     try {
       session = await h.leases.load(id)
     } catch (e) {
       // The wait ran out: a lease-free read, as for a cold session (its save still merges).
-      if (isSessionError(e) && e.code === 'E_BUSY') return readPlain(id)
+      if (isSessionError(e) && e.code === 'E_BUSY') return readPlain(id, key)
       throw e
     }
     if (!session) return fresh(true)
     // Waiting for the lease is contention too: it keeps the session hot.
-    if (session[kState].lease?.waited) h.keys.mark(keyOf(id))
+    if (session[kState].lease?.waited) h.keys.mark(key)
     return session
   }
 
-  function readKey(id: string): Promise<ReadResult | null> {
-    if (o.secrets.length <= 1) return call('read', () => store.read(keyOf(id)))
+  function readKey(id: string, key?: string): Promise<ReadResult | null> {
+    if (o.secrets.length <= 1) return call('read', () => store.read(key ?? keyOf(id)))
     return readRotated(id)
   }
 
@@ -174,15 +178,15 @@ export function createSessions<T extends SessionData = SessionData>(
       return result
     } finally {
       const w = result?.write
-      if (handOff && st.loaded && (w === 'update' || w === 'touch' || w === 'none')) {
+      const wrote = w === 'update' || w === 'touch'
+      if (handOff && st.loaded && (wrote || w === 'none')) {
         // A write's state stands since it was sent; an unwritten one since it was read.
-        await leases.handOff(held, st.loaded, w === 'none' ? held.validAt : sent).catch(() => {})
+        await leases.handOff(held, st.loaded, wrote ? sent : held.validAt).catch(() => {})
       } else {
         // Writes (update, touch) released the lease in their statement unless it was kept for a
         // hand-off, and destroy or regenerate removed the row; anything else, a failure
         // included, releases it here. A failed release just lets it lapse.
-        const released =
-          result !== undefined && w !== 'none' && !(handOff && (w === 'update' || w === 'touch'))
+        const released = result !== undefined && w !== 'none' && !(handOff && wrote)
         const needed = !released && (result === undefined || result.cookie !== 'clear')
         await leases.giveBack(held, needed).catch(() => {})
       }
@@ -253,8 +257,7 @@ export function createSessions<T extends SessionData = SessionData>(
     // How far the expiry would move now (store clock: its time at the read plus our monotonic
     // time since). Moves smaller than touchShare of the ttl are not worth a write of the expiry:
     // an unchanged session is then not touched, and a changed one keeps its expiry.
-    const storeNow = state.storeNow.getTime() + (performance.now() - state.readAt)
-    let next = storeNow + session.ttl
+    let next = storeNowOf(state) + session.ttl
     if (o.absolute !== undefined) next = Math.min(next, state.created.getTime() + o.absolute)
     const move = next - state.expiry.getTime()
     const small = !st.touch && move < o.touchShare * session.ttl

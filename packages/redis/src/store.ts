@@ -110,12 +110,9 @@ export class RedisStore implements SessionStore {
     } catch (error) {
       pending = Promise.reject(error)
     }
-    return pending.then(
-      (r) => r as Reply,
-      (error: unknown) => {
-        throw storeError(SOURCE, action, error)
-      },
-    )
+    return (pending as Promise<Reply>).catch((error: unknown) => {
+      throw storeError(SOURCE, action, error)
+    })
   }
 
   #index(s: ShardKeys): string[] {

@@ -17,7 +17,7 @@ export class Turns {
 
   /** Whether a request of this process holds or waits for the key's turn. */
   busy(key: string): boolean {
-    return this.#tails.has(key)
+    return this.#count.has(key)
   }
 
   /** Whether a request of this process waits for the key's turn behind its holder. */

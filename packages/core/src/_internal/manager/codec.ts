@@ -116,6 +116,11 @@ export function stateOf(row: ReadResult, plain: Uint8Array, current: boolean): L
   }
 }
 
+/** The store's clock now (ms), from a state's reading of it and our monotonic time since. */
+export function storeNowOf(state: LoadedState): number {
+  return state.storeNow.getTime() + (performance.now() - state.readAt)
+}
+
 /** The same for a row this manager has just inserted (created now, by the store's clock). */
 export function insertedState(
   key: string,

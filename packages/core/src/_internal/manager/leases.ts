@@ -8,7 +8,7 @@ import { type HeldLease, Session } from '../../session.js'
 import type { ReadResult, SessionStore } from '../../store.js'
 import { randomBytesPooled } from '../random.js'
 import { Turns } from '../turns.js'
-import { type Codec, stateOf } from './codec.js'
+import { type Codec, stateOf, storeNowOf } from './codec.js'
 import { type ManagerContext, SOURCE } from './context.js'
 
 const busy = (waited: number): SessionError =>
@@ -93,12 +93,12 @@ export class Leases<T extends SessionData> {
 
   /** Whether a commit of `held` should keep the lease for a request of this process that waits. */
   mayHandOff(held: HeldLease): boolean {
-    return (
-      // Still this key's turn (a holder slower than the lease has lost it to the next request).
-      this.#holding.get(held.key) === held.end &&
-      this.#turns.waiting(held.key) &&
-      performance.now() - held.takenAt < this.#lease / 2
-    )
+    return this.#someoneWaits(held) && performance.now() - held.takenAt < this.#lease / 2
+  }
+
+  /** Still `held`'s turn (a holder slower than the lease has lost it), and a request waits behind it. */
+  #someoneWaits(held: HeldLease): boolean {
+    return this.#holding.get(held.key) === held.end && this.#turns.waiting(held.key)
   }
 
   /**
@@ -106,8 +106,7 @@ export class Leases<T extends SessionData> {
    * this process; with none waiting any more, release it.
    */
   handOff(held: HeldLease, state: LoadedState, validAt: number): Promise<void> {
-    if (this.#holding.get(held.key) !== held.end || !this.#turns.waiting(held.key))
-      return this.giveBack(held, true)
+    if (!this.#someoneWaits(held)) return this.giveBack(held, true)
     const { key } = held
     const h: HandOff = { token: held.token, takenAt: held.takenAt, validAt, state: { ...state } }
     this.#handoffs.set(key, h)
@@ -138,7 +137,11 @@ export class Leases<T extends SessionData> {
         validAt: handed.validAt,
       }
       this.#holding.set(key, end)
-      const state = { ...handed.state, readAt: performance.now(), storeNow: storeNowOf(handed.state) }
+      const state = {
+        ...handed.state,
+        readAt: performance.now(),
+        storeNow: new Date(storeNowOf(handed.state)),
+      }
       return { held, state, data: deserialize(state.plain) as T }
     }
     // A lease handed on to us that we may not read from is still ours: re-take it, reading the row.
@@ -205,9 +208,4 @@ export class Leases<T extends SessionData> {
       await sleep(Math.max(1, Math.min(left, r.wait + 1, backoff)))
     }
   }
-}
-
-/** The store's clock now, from a state's reading of it and our monotonic time since. */
-function storeNowOf(state: LoadedState): Date {
-  return new Date(state.storeNow.getTime() + (performance.now() - state.readAt))
 }

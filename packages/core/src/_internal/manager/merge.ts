@@ -65,25 +65,6 @@ export async function updateWithMerge<T extends SessionData>(
   first: UpdateRequest,
   hot: HotSaves<T> | null,
 ): Promise<CommitResult> {
-  // The lease a conflicting save took, given back here whatever happens (an update released it).
-  const taken: Taken = { held: undefined, released: false }
-  try {
-    return await mergeLoop(ctx, codec, session, state, first, hot, taken)
-  } finally {
-    if (taken.held && hot) await hot.leases.giveBack(taken.held, !taken.released).catch(() => {})
-  }
-}
-
-interface Taken {
-  held: HeldLease | undefined
-  released: boolean
-}
-
-type MergeArgs<T extends SessionData> = Parameters<typeof updateWithMerge<T>>
-
-async function mergeLoop<T extends SessionData>(
-  ...[ctx, codec, session, state, first, hot, taken]: [...MergeArgs<T>, Taken]
-): Promise<CommitResult> {
   const { o, store, call, events } = ctx
   // The three-way merge always compares the request's own data (ours) with what it loaded
   // (base): after a first merge session.data also holds the other writers' values of that
@@ -94,78 +75,85 @@ async function mergeLoop<T extends SessionData>(
   let bytes = first.bytes
   let ref = first.ref
   let lease = first.lease
-  for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
-    if (attempt > 0) ref = o.ref(session.data)
-    const data = bytes.payload ?? (await encodeEnvelope(o.filters, bytes.plain, state.key, o.maxSize))
-    const r = await call('write', () =>
-      store.write({
-        key: state.key,
-        data,
-        ref,
-        mode: 'update',
-        version,
-        ttl: session.ttl,
-        maxAge: o.absolute,
-        lease,
-        keepExpiry: first.keepExpiry,
-      }),
-    )
-    if (r.ok) {
-      // An update given a lease token releases that lease in the same statement.
-      if (taken.held) taken.released = true
-      const announced = announceRef(events, state.key, ref, state.ref)
-      if (announced) await announced
-      // The session now stands at the version it wrote, so its next commit does not conflict
-      // with itself.
-      state.plain = bytes.plain
-      state.version = r.version
-      state.ref = ref
-      state.expiry = r.expiry
-      state.current = true
-      return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
-    }
-    if (r.reason === 'missing') return gone(session)
-    // The other writer's session: its data, and the row's state it came from.
-    let theirs: { data: T; state: LoadedState } | null = null
-    if (hot) {
-      hot.keys.mark(ctx.keyOf(session.id))
-      if (lease === undefined && !first.holding) {
-        const got = await hot.leases.acquire(state.key).catch((e: unknown) => {
-          // The wait ran out: retry without the lease, as a cold save would.
-          if (isSessionError(e) && e.code === 'E_BUSY') return undefined
-          throw e
-        })
-        if (got === null) return gone(session)
-        if (got) {
-          taken.held = got.held
-          lease = got.held.token
-          theirs = { data: got.data, state: got.state }
+  // The lease a conflicting save took, given back whatever happens (an update released it).
+  let taken: HeldLease | undefined
+  let released = false
+  try {
+    for (let attempt = 0; attempt < o.maxMergeAttempts; attempt++) {
+      if (attempt > 0) ref = o.ref(session.data)
+      const data = bytes.payload ?? (await encodeEnvelope(o.filters, bytes.plain, state.key, o.maxSize))
+      const r = await call('write', () =>
+        store.write({
+          key: state.key,
+          data,
+          ref,
+          mode: 'update',
+          version,
+          ttl: session.ttl,
+          maxAge: o.absolute,
+          lease,
+          keepExpiry: first.keepExpiry,
+        }),
+      )
+      if (r.ok) {
+        // An update given a lease token releases that lease in the same statement.
+        if (taken) released = true
+        const announced = announceRef(events, state.key, ref, state.ref)
+        if (announced) await announced
+        // The session now stands at the version it wrote, so its next commit does not conflict
+        // with itself.
+        state.plain = bytes.plain
+        state.version = r.version
+        state.ref = ref
+        state.expiry = r.expiry
+        state.current = true
+        return { cookie: 'keep', id: session.id, expires: r.expiry, write: 'update' }
+      }
+      if (r.reason === 'missing') return gone(session)
+      // The other writer's session: its data, and the row's state it came from.
+      let theirs: { data: T; state: LoadedState } | null = null
+      if (hot) {
+        hot.keys.mark(ctx.keyOf(session.id))
+        if (lease === undefined && !first.holding) {
+          const got = await hot.leases.acquire(state.key).catch((e: unknown) => {
+            // The wait ran out: retry without the lease, as a cold save would.
+            if (isSessionError(e) && e.code === 'E_BUSY') return undefined
+            throw e
+          })
+          if (got === null) return gone(session)
+          if (got) {
+            taken = got.held
+            lease = got.held.token
+            theirs = { data: got.data, state: got.state }
+          }
         }
       }
+      if (!theirs) {
+        // Jittered backoff spreads out a crowd of writers on one session, so each round more of
+        // them succeed instead of all re-reading the same winner at once.
+        await sleep(Math.random() * Math.min(50, 2 ** attempt))
+        const row = await call('read', () => store.read(state.key))
+        if (!row) return gone(session)
+        const decoded = await codec.decode(row)
+        if (!decoded) return gone(session)
+        theirs = { data: decoded.data, state: stateOf(row, decoded.plain, decoded.current) }
+      }
+      base ??= deserialize(state.plain)
+      ours ??= session.data
+      session.data = merge<T>(base, ours, theirs.data)
+      version = theirs.state.version
+      bytes = codec.encode(session.data)
+      if (bytesEqual(bytes.plain, theirs.state.plain)) {
+        Object.assign(state, theirs.state)
+        return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
+      }
     }
-    if (!theirs) {
-      // Jittered backoff spreads out a crowd of writers on one session, so each round more of
-      // them succeed instead of all re-reading the same winner at once.
-      await sleep(Math.random() * Math.min(50, 2 ** attempt))
-      const row = await call('read', () => store.read(state.key))
-      if (!row) return gone(session)
-      const decoded = await codec.decode(row)
-      if (!decoded) return gone(session)
-      theirs = { data: decoded.data, state: stateOf(row, decoded.plain, decoded.current) }
-    }
-    base ??= deserialize(state.plain)
-    ours ??= session.data
-    session.data = merge<T>(base, ours, theirs.data)
-    version = theirs.state.version
-    bytes = codec.encode(session.data)
-    if (bytesEqual(bytes.plain, theirs.state.plain)) {
-      Object.assign(state, theirs.state)
-      return { cookie: 'keep', id: session.id, expires: state.expiry, write: 'none' }
-    }
+    throw new SessionError(
+      'E_CONFLICT',
+      SOURCE,
+      `gave up saving after ${o.maxMergeAttempts} attempts: the session is being changed by many requests at once`,
+    )
+  } finally {
+    if (taken && hot) await hot.leases.giveBack(taken, !released).catch(() => {})
   }
-  throw new SessionError(
-    'E_CONFLICT',
-    SOURCE,
-    `gave up saving after ${o.maxMergeAttempts} attempts: the session is being changed by many requests at once`,
-  )
 }
