@@ -35,6 +35,13 @@ const embedded = {
     }
   },
 }
+/** The Cookie header that sends back every cookie a response set. */
+const cookieOf = (res) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ')
+
 const server = (kind, url) => {
   let db
   return {
@@ -73,10 +80,7 @@ for (const [dbName, kind] of dbs) {
         try {
           const first = await fetch(`${app.url}/`)
           assert.equal(first.status, 200)
-          const cookie = first.headers
-            .getSetCookie()
-            .map((c) => c.split(';')[0])
-            .join('; ')
+          const cookie = cookieOf(first)
           assert.ok(cookie, 'the first visit sets a cookie')
           const start = viewsOf(await first.text())
           assert.equal(start, 1)
@@ -117,10 +121,7 @@ describe('PGlite by its URL', () => {
     try {
       assert.match(app.output(), /pglite:\/\//)
       const first = await fetch(`${app.url}/`)
-      const cookie = first.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; ')
+      const cookie = cookieOf(first)
       assert.equal(viewsOf(await first.text()), 1)
       const second = await fetch(`${app.url}/`, { headers: { cookie } })
       assert.equal(viewsOf(await second.text()), 2)
@@ -163,10 +164,7 @@ describe('a database outage while running (PostgreSQL behind a proxy this test c
       const app = await startExample(name, { DATABASE_URL: proxy.url(PG_URL), SESSILE_TABLE: table })
       try {
         const first = await fetch(`${app.url}/`)
-        const cookie = first.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0])
-          .join('; ')
+        const cookie = cookieOf(first)
         assert.equal(viewsOf(await first.text()), 1)
         await proxy.cut()
         const fresh = await fetch(`${app.url}/`)
