@@ -113,7 +113,15 @@ interface User {
   last: number
   /** Failed requests since the last 200: each may have been committed before its reply was lost. */
   failures: number
+  /** When its request in flight was sent (performance.now), or null between requests. */
+  sentAt: number | null
 }
+
+/** How long one request of the load may take before it counts as an unclear error. */
+const REQUEST_MS = 20_000
+/** How long stopping the load and checking every session may take before the run fails clearly. */
+const STOP_MS = REQUEST_MS + 10_000
+const CHECK_MS = 120_000
 
 /** ~n clients, each logged in as itself, looping GET /count and checking every reply. */
 export class Load {
@@ -150,7 +158,7 @@ export class Load {
       const r = await client.call('POST', `/login?user=${name}`)
       if (r.status !== 200 || !client.cookie)
         throw new Error(`login ${name}: ${r.status} ${JSON.stringify(r.body)}`)
-      this.users.push({ name, client, acked: 0, last: 0, failures: 0 })
+      this.users.push({ name, client, acked: 0, last: 0, failures: 0, sentAt: null })
     }
     this.#running = true
     this.#loops = this.users.map((u) => this.#loop(u))
@@ -166,17 +174,22 @@ export class Load {
   async #loop(u: User): Promise<void> {
     while (this.#running) {
       const sent = performance.now()
+      u.sentAt = sent
       let status: number
       let body: Record<string, unknown>
       try {
-        ;({ status, body } = await u.client.call('GET', '/count', { signal: AbortSignal.timeout(20_000) }))
+        ;({ status, body } = await u.client.call('GET', '/count', {
+          signal: AbortSignal.timeout(REQUEST_MS),
+        }))
       } catch (error) {
+        u.sentAt = null
         this.unclearErrors++
         u.failures++
         this.#sample(`${u.name}: request failed: ${String(error)}`)
         await sleep(50)
         continue
       }
+      u.sentAt = null
       if (status === 200) {
         this.ok++
         const { count, user } = body
@@ -212,9 +225,24 @@ export class Load {
     }
   }
 
+  /**
+   * Stop the loops and wait for their requests in flight, each bounded by its own timeout; a
+   * request still unanswered past that fails the run naming it, rather than hanging the suite.
+   */
   async stop(): Promise<void> {
     this.#running = false
-    await Promise.all(this.#loops)
+    const done = await Promise.race([
+      Promise.all(this.#loops).then(() => true),
+      sleep(STOP_MS).then(() => false),
+    ])
+    if (done) return
+    const now = performance.now()
+    const stuck = this.users
+      .filter((u) => u.sentAt !== null)
+      .map((u) => `${u.name} (GET /count sent ${Math.round(now - (u.sentAt ?? now))} ms ago)`)
+    throw new Error(
+      `the load did not stop within ${STOP_MS} ms although each request has a ${REQUEST_MS} ms timeout; in flight: ${stuck.join(', ') || 'none'}`,
+    )
   }
 
   /**
@@ -223,13 +251,26 @@ export class Load {
    */
   async lost(): Promise<string[]> {
     const lost: string[] = []
+    const deadline = performance.now() + CHECK_MS
     for (const u of this.users) {
       let r: Awaited<ReturnType<Client['call']>> | undefined
-      for (let attempt = 0; attempt < 20; attempt++) {
-        r = await u.client.call('GET', '/data', { signal: AbortSignal.timeout(20_000) })
+      const seen: string[] = []
+      for (let attempt = 0; attempt < 20 && performance.now() < deadline; attempt++) {
+        const sent = performance.now()
+        try {
+          r = await u.client.call('GET', '/data', { signal: AbortSignal.timeout(REQUEST_MS) })
+        } catch (error) {
+          r = undefined
+          seen.push(`${String(error)} after ${Math.round(performance.now() - sent)} ms`)
+          continue
+        }
         if (r.status !== 503) break
+        seen.push(
+          `503 ${JSON.stringify(r.body).slice(0, 200)} after ${Math.round(performance.now() - sent)} ms`,
+        )
         await sleep(250)
       }
+      if (seen.length > 0) this.#sample(`${u.name}: checking its session saw ${seen.join('; ')}`)
       const data = (r?.body.data ?? {}) as { user?: unknown; count?: unknown }
       if (
         r?.status !== 200 ||
@@ -237,7 +278,9 @@ export class Load {
         typeof data.count !== 'number' ||
         data.count < u.acked
       ) {
-        lost.push(`${u.name}: acked ${u.acked}, stored ${r?.status} ${JSON.stringify(r?.body)}`)
+        lost.push(
+          `${u.name}: acked ${u.acked}, stored ${r?.status} ${JSON.stringify(r?.body)}${seen.length > 0 ? `; before that: ${seen.join('; ')}` : ''}`,
+        )
       }
     }
     return lost
