@@ -1,0 +1,90 @@
+/**
+ * The read path: one command per read, usually a plain HMGET on a row whose Redis TTL is its
+ * expiry, with the script (which reads Redis's TIME) at most once a second per shard.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisStore, redisStore } from '../src/index.js'
+import { dropPrefix, REDIS_URL, reachRedis, uniquePrefix } from './_helpers.js'
+
+const reach = await reachRedis()
+
+describe.skipIf(reach.skip)('redis store: reads', () => {
+  const prefix = uniquePrefix()
+  const sent: string[] = []
+  let client: Redis
+  let store: RedisStore
+  const raw = new Redis(REDIS_URL)
+
+  beforeAll(() => {
+    client = new Redis(REDIS_URL)
+    const send = client.sendCommand.bind(client)
+    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+      sent.push(command.name.toLowerCase())
+      return send(command as never, stream as never)
+    }) as typeof client.sendCommand
+    // One shard: every key shares one reading of the clock.
+    store = redisStore({ client, prefix, shards: 1, onWarning: false })
+  })
+
+  afterAll(async () => {
+    await store.close()
+    client.disconnect()
+    raw.disconnect()
+    await dropPrefix(REDIS_URL, prefix)
+  })
+
+  const put = (key: string, data: string, ttl = 60_000) =>
+    store.write({ key, data: new TextEncoder().encode(data), ref: 'alice', mode: 'upsert', ttl })
+
+  /** The commands `fn` sent, minus the script cache's NOSCRIPT retries. */
+  async function commands<T>(fn: () => Promise<T>): Promise<{ result: T; names: string[] }> {
+    sent.length = 0
+    const result = await fn()
+    return { result, names: [...sent] }
+  }
+
+  it('a read is the script once per second per shard and a plain HMGET in between, with the same row', async () => {
+    const key = 'k'.repeat(43)
+    await put(key, 'hello')
+    await sleep(1100)
+    const first = await commands(() => store.read(key))
+    expect(first.names.filter((n) => n !== 'eval')).toEqual(['evalsha'])
+    const second = await commands(() => store.read(key))
+    expect(second.names).toEqual(['hmget'])
+    const a = first.result
+    const b = second.result
+    expect(b).not.toBeNull()
+    expect(new TextDecoder().decode(b?.data)).toBe('hello')
+    expect({ ...b, data: undefined, now: undefined }).toEqual({ ...a, data: undefined, now: undefined })
+    // Its clock is Redis's, read by the script and advanced by the time elapsed since.
+    const redisNow = await store.now()
+    expect(Math.abs((b?.now.getTime() ?? 0) - redisNow.getTime())).toBeLessThan(50)
+    expect(b?.now.getTime()).toBeGreaterThanOrEqual(a?.now.getTime() ?? Number.POSITIVE_INFINITY)
+    await sleep(1100)
+    const third = await commands(() => store.read(key))
+    expect(third.names.filter((n) => n !== 'eval')).toEqual(['evalsha'])
+  })
+
+  it('a row past its expiry is no session on the plain path: Redis TTL and the expiry field both hold', async () => {
+    const key = 'e'.repeat(43)
+    await put(key, 'short', 300)
+    await store.read('x'.repeat(43)) // a fresh reading of the clock
+    expect((await commands(() => store.read(key))).names).toEqual(['hmget'])
+    await sleep(400)
+    const gone = await commands(() => store.read(key))
+    expect(gone.names).toEqual(['hmget'])
+    expect(gone.result).toBeNull()
+
+    // A row that lost its TTL (a restore, a hand edit) is judged by its expiry field.
+    const stale = 's'.repeat(43)
+    await put(stale, 'stale', 60_000)
+    const row = `${prefix}{0}:k:${stale}`
+    await raw.hset(row, 'e', String(Date.now() - 60_000))
+    await raw.persist(row)
+    const r = await commands(() => store.read(stale))
+    expect(r.names).toEqual(['hmget'])
+    expect(r.result).toBeNull()
+  })
+})
