@@ -55,7 +55,11 @@ const refOf = (b: Reply | undefined): string | null => {
 }
 const bytes = (b: Reply | undefined): Uint8Array => {
   if (!Buffer.isBuffer(b)) return new Uint8Array(0)
-  // A copy of exactly the payload: the reply's buffer may be a slice of a larger pool.
+  // A reply buffer that is all of its memory (large payloads) is handed on as a view; one that is
+  // a slice of a larger chunk is copied, so a session does not keep the whole chunk alive.
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+    return new Uint8Array(b.buffer, 0, b.byteLength)
+  }
   return new Uint8Array(b)
 }
 

@@ -68,12 +68,12 @@ else
   end
 end
 local ref = ARGV[5]
-if live then
-  redis.call('HSET', KEYS[1], 'd', ARGV[4], 'm', now, 'e', expiry, 'v', version)
-else
-  redis.call('HSET', KEYS[1], 'd', ARGV[4], 'c', created, 'm', now, 'e', expiry, 'v', version)
-end
-if ref ~= '' then redis.call('HSET', KEYS[1], 'r', ref) elseif live then redis.call('HDEL', KEYS[1], 'r') end
+-- One HSET for every field written (the ref among them when there is one).
+local fields = {'d', ARGV[4], 'm', now, 'e', expiry, 'v', version}
+if not live then fields[#fields + 1] = 'c'; fields[#fields + 1] = created end
+if ref ~= '' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ref end
+redis.call('HSET', KEYS[1], unpack(fields))
+if ref == '' and live then redis.call('HDEL', KEYS[1], 'r') end
 if live and row[4] and row[4] == ARGV[9] then redis.call('HDEL', KEYS[1], 'l', 'le') end
 if not keep then
   redis.call('PEXPIREAT', KEYS[1], expiry)
