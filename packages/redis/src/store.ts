@@ -47,8 +47,19 @@ interface Clock {
 type Reply = Buffer | number | null | Reply[]
 
 const str = (b: Reply | undefined): string => (b === null || b === undefined ? '' : b.toString())
-// Scripts return numbers as integers where they can (no text to parse); older fields as text.
-const num = (b: Reply | undefined): number => (typeof b === 'number' ? b : Number(str(b)))
+// Scripts return numbers as integers where they can; HMGET returns them as decimal text, read
+// here from the bytes without making a string of them.
+const num = (b: Reply | undefined): number => {
+  if (typeof b === 'number') return b
+  if (!Buffer.isBuffer(b) || b.length === 0 || b.length > 15) return Number(str(b))
+  let n = 0
+  for (let i = 0; i < b.length; i++) {
+    const d = (b[i] as number) - 48
+    if (d < 0 || d > 9) return Number(b.toString())
+    n = n * 10 + d
+  }
+  return n
+}
 const refOf = (b: Reply | undefined): string | null => {
   const s = str(b)
   return s === '' ? null : s
