@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: every HTTP contender's server start-up and statement counting sits
+// beside the autocannon loop that interleaves them, so one file says how a req/s was measured.
 // HTTP scenarios: Express 5 + express-session with each store, driven by autocannon with an
 // existing session cookie. Statements per request are counted on the database side:
 // - PostgreSQL: transactions (every statement here is its own) of a database created for this

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one contender after another (raw floor, peers, Sessile), each short,
+// so their five operations can be compared side by side.
 // The contenders of the store-operation benchmark. Each exposes the same five operations on a
 // table of its own, through the API a user of that store would call:
 // - raw: one hand-written parameterised query on a table of Sessile's shape (the floor),

@@ -2,6 +2,8 @@
  * The session manager: the story of a request, load → (the app changes the session) → commit.
  * The parts live beside it in `_internal/manager/`: the payload codec, the merge of concurrent
  * writes, and serialised mode's leases.
+ * Over 300 lines on purpose: load and commit read as one story, top to bottom; each step they
+ * call is a short named function here or a module beside it.
  */
 import { performance } from 'node:perf_hooks'
 import { bytesEqual } from './_internal/bytes.js'

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: every option of createSessions with its documentation and its check
+// side by side, so one reads what an option means and what it accepts in one place.
 import { fail, resolveIds, toSecret } from './_internal/ids-and-secrets.js'
 import { type Duration, describe, parseDuration } from './duration.js'
 import { checkFilterId } from './envelope.js'

@@ -1,5 +1,5 @@
-// Over 300 lines on purpose: every SessionStore operation, each a few lines around its Lua script
-// call, sharing the client, the key layout and the error wrapping (scripts are in their own file).
+// Over 300 lines on purpose: every SessionStore operation, each a few lines around its one Redis
+// command, sharing the client, the key layout and the error wrapping (scripts are in their own file).
 
 import { performance } from 'node:perf_hooks'
 import {

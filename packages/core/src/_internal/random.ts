@@ -1,8 +1,8 @@
 import { randomFillSync } from 'node:crypto'
 
-// Each crypto.randomBytes call costs about 7 µs here (a call into OpenSSL's generator per call),
-// more than the AES-GCM encryption of a session it makes the IV for. Bytes drawn from the same
-// generator in 4 KiB blocks cost ~0.1 µs each call; Node's own randomUUID() buffers the same way.
+// Each crypto.randomBytes call is a call into OpenSSL's generator, dearer than the AES-GCM
+// encryption it makes the IV for; drawing from the same generator in blocks amortises it, as
+// Node's own randomUUID() does (docs/benchmarks.md, "Hot sessions and the filters").
 const BLOCK = 4096
 let block = Buffer.alloc(0)
 let offset = 0

@@ -1,8 +1,8 @@
 import { COMPRESSED, decodeCompressed, type Filter, STORED } from '@sessile/core'
 
 /**
- * Below 1 KiB a session gains a hundred bytes or so from compression, for a fixed cost of ~30 µs
- * of CPU per request (zlib's set-up per call); see docs/benchmarks.md, "Filters".
+ * Below 1 KiB a session gains little from compression, for zlib's fixed set-up cost per call;
+ * see docs/benchmarks.md, "Hot sessions and the filters".
  */
 export const DEFAULT_THRESHOLD = 1024
 
