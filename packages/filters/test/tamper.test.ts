@@ -221,3 +221,16 @@ describe('through the manager: tampered rows give a fresh session and a decodeEr
     expect(String(h.decodeErrors[0]?.error.cause)).toContain('"k1"')
   })
 })
+
+// docs/reliability.md, "Threat model": write access to the table can put back an older payload of
+// the same row (replay is not detected), but cannot move a payload to another session.
+describe('what write access to the table allows under [aes], as the threat model states', () => {
+  it('an older payload of the same key still decrypts; the same payload under another key does not', async () => {
+    const filters = [enc()]
+    const older = await encode(filters, Buffer.from('{"role":"admin"}'), 'row-1')
+    const newer = await encode(filters, Buffer.from('{"role":"user"}'), 'row-1')
+    expect(Buffer.from(await decode(filters, newer, 'row-1')).toString()).toBe('{"role":"user"}')
+    expect(Buffer.from(await decode(filters, older, 'row-1')).toString()).toBe('{"role":"admin"}')
+    expect(await rejects(filters, older, 'row-2')).toBe(true)
+  })
+})
