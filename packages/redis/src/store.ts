@@ -1,6 +1,7 @@
 // Over 300 lines on purpose: every SessionStore operation, each a few lines around its one Redis
 // command, sharing the client, the key layout and the error wrapping (scripts are in their own file).
 
+import { isAscii } from 'node:buffer'
 import { performance } from 'node:perf_hooks'
 import {
   type DestroyHint,
@@ -76,6 +77,19 @@ const bytes = (b: Reply | undefined): Uint8Array => {
 
 // Binary order of UTF-8, the order Redis sorts members in.
 const cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+
+/** Up to this size an ASCII payload is sent as text (see {@link payloadArg}). */
+const ASCII_ARG_MAX = 64 * 1024
+
+/**
+ * The payload as a command argument. A Buffer puts ioredis in buffer mode, which assembles the
+ * command from every argument separately; ASCII bytes as a latin1 string are the same bytes on
+ * the wire and let it write the command as one string, as for all-text commands.
+ */
+function payloadArg(d: Uint8Array): string | Buffer {
+  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+  return b.length <= ASCII_ARG_MAX && isAscii(b) ? b.toString('latin1') : b
+}
 
 /** A row from the fields d r c m e v, starting at `from` in a reply. */
 function rowOf(key: string, r: Reply[], from: number, now: number): ReadResult {
@@ -214,7 +228,7 @@ export class RedisStore implements SessionStore {
   async write(req: WriteRequest): Promise<WriteResult> {
     validateWrite(SOURCE, req, this.maxDataBytes)
     const s = this.#shard(req.key)
-    const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength)
+    const data = payloadArg(req.data)
     const r = (await this.#run(
       'write',
       SCRIPTS.write,

@@ -87,4 +87,15 @@ describe.skipIf(reach.skip)('redis store: reads', () => {
     expect(r.names).toEqual(['hmget'])
     expect(r.result).toBeNull()
   })
+
+  it('payloads sent as text (ASCII) and as bytes both come back byte for byte', async () => {
+    const ascii = Uint8Array.from([0x53, 0x01, 0x00, ...new TextEncoder().encode('{"a":"b\\u0000"}'), 0x7f])
+    const binary = Uint8Array.from([0x53, 0x01, 0x00, 0x80, 0xff, 0xc3, 0x28, 0x00])
+    const big = new Uint8Array(70 * 1024).fill(0x41)
+    for (const [i, data] of [ascii, binary, big].entries()) {
+      const key = `p${i}`.padEnd(43, 'p')
+      await store.write({ key, data, ref: null, mode: 'upsert', ttl: 60_000 })
+      expect(Buffer.from((await store.read(key))?.data ?? []).equals(Buffer.from(data))).toBe(true)
+    }
+  })
 })
