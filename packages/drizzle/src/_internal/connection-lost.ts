@@ -19,6 +19,17 @@ export function isPgConnectionLost(error: unknown): boolean {
   return NETWORK.has(code) || PG.has(code) || /^08[0-9A-Z]{3}$/.test(code)
 }
 
+// serialization_failure and deadlock_detected: the statement's transaction was rolled back, so
+// running the statement again cannot apply it twice (every store statement is its own transaction).
+const PG_CONFLICT = new Set(['40001', '40P01'])
+
+/** A lost connection, or a conflict that rolled the statement back: either is tried again. */
+export function isPgRetryable(error: unknown): boolean {
+  if (isPgConnectionLost(error)) return true
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && PG_CONFLICT.has(code)
+}
+
 // ER_CONNECTION_KILLED (MariaDB), CR_SERVER_GONE_ERROR, CR_SERVER_LOST, ER_SERVER_SHUTDOWN.
 const MYSQL_ERRNO = new Set([1927, 2006, 2013, 1053])
 

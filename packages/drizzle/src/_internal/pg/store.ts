@@ -23,7 +23,7 @@ import {
 } from '@sessile/core'
 import type { SqlSessionStore } from '../../options.js'
 import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
-import { isPgConnectionLost, retryOnLost } from '../connection-lost.js'
+import { isPgRetryable, retryOnLost } from '../connection-lost.js'
 import type { ResolvedSqlOptions } from '../options.js'
 import { Ready } from '../ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
@@ -128,7 +128,7 @@ export class PgSqlStore implements SqlSessionStore {
 
   async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<Row[]> {
     try {
-      return await retryOnLost(isPgConnectionLost, () => this.#exec.query(text, params), { error })
+      return await retryOnLost(isPgRetryable, () => this.#exec.query(text, params), { error })
     } catch (e) {
       throw storeError(this.name, action, e)
     }
