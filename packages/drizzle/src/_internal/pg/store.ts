@@ -23,7 +23,7 @@ import {
 } from '@sessile/core'
 import type { SqlSessionStore } from '../../options.js'
 import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
-import { isPgRetryable, retryOnLost } from '../connection-lost.js'
+import { isPgConnectionLost, isPgRetryable, retryOnLost } from '../connection-lost.js'
 import type { ResolvedSqlOptions } from '../options.js'
 import { Ready } from '../ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
@@ -108,10 +108,11 @@ export class PgSqlStore implements SqlSessionStore {
 
   // One promise per statement on the way that succeeds; retries and the error wrapping take the
   // slower path only when the first try failed (as in the MySQL store).
-  #run(action: string, text: string, params: unknown[]): Promise<Row[]> {
+  // `retryable` says which failures run the statement again (a lost connection or a conflict).
+  #run(action: string, text: string, params: unknown[], retryable = isPgRetryable): Promise<Row[]> {
     if (!this.#ready.done) {
       return this.#ready.run().then(
-        () => this.#run(action, text, params),
+        () => this.#run(action, text, params, retryable),
         (error: unknown) => {
           throw storeError(this.name, action, error)
         },
@@ -123,12 +124,18 @@ export class PgSqlStore implements SqlSessionStore {
     } catch (error) {
       pending = Promise.reject(error)
     }
-    return pending.catch((error: unknown) => this.#retry(action, text, params, error))
+    return pending.catch((error: unknown) => this.#retry(action, text, params, error, retryable))
   }
 
-  async #retry(action: string, text: string, params: unknown[], error: unknown): Promise<Row[]> {
+  async #retry(
+    action: string,
+    text: string,
+    params: unknown[],
+    error: unknown,
+    retryable: (error: unknown) => boolean,
+  ): Promise<Row[]> {
     try {
-      return await retryOnLost(isPgRetryable, () => this.#exec.query(text, params), { error })
+      return await retryOnLost(retryable, () => this.#exec.query(text, params), { error })
     } catch (e) {
       throw storeError(this.name, action, e)
     }
@@ -215,11 +222,12 @@ export class PgSqlStore implements SqlSessionStore {
 
   // One DELETE for several keys. Rows are locked in key order, so batches never deadlock each
   // other, but one can with a transaction that locks by ref; the loser changed nothing, and the
-  // keys then go one by one (a single-row delete holds no lock while it waits for another).
+  // keys then go one by one (a single-row delete holds no lock while it waits for another), not
+  // as the same batch again, which could deadlock again.
   async #destroyMany(keys: string[]): Promise<Row[]> {
     const padded = padKeys(keys)
     try {
-      return await this.#run('destroy', this.#sql.destroyMany(padded.length), padded)
+      return await this.#run('destroy', this.#sql.destroyMany(padded.length), padded, isPgConnectionLost)
     } catch (error) {
       if ((error as { cause?: { code?: unknown } }).cause?.code !== '40P01') throw error
     }
