@@ -213,16 +213,17 @@ export class RedisStore implements SessionStore {
         return r.length === 1 ? null : rowOf(key, r, 1, now)
       })
     }
-    const c = this.client as unknown as { hmgetBuffer(key: string, ...fields: string[]): Promise<Reply[]> }
-    return this.#send('read', () => c.hmgetBuffer(row, 'd', 'r', 'c', 'm', 'e', 'v')).then((reply) => {
-      const r = reply as Reply[]
-      // `TIME` was floored to the ms: + 1 keeps the estimate from running behind Redis.
-      const now = Math.ceil(clock.at + 1 + (performance.now() - clock.sent))
-      // No expiry field: no row. An expiry already past (a row Redis has not expired yet, within
-      // the clock's reading error) is no row either, as the script would say.
-      if (r[4] === null || num(r[4]) <= now) return null
-      return rowOf(key, r, 0, now)
-    })
+    return this.#send('read', () => this.client.hmgetBuffer(row, 'd', 'r', 'c', 'm', 'e', 'v')).then(
+      (reply) => {
+        const r = reply as Reply[]
+        // `TIME` was floored to the ms: + 1 keeps the estimate from running behind Redis.
+        const now = Math.ceil(clock.at + 1 + (performance.now() - clock.sent))
+        // No expiry field: no row. An expiry already past (a row Redis has not expired yet, within
+        // the clock's reading error) is no row either, as the script would say.
+        if (r[4] === null || num(r[4]) <= now) return null
+        return rowOf(key, r, 0, now)
+      },
+    )
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -274,19 +275,7 @@ export class RedisStore implements SessionStore {
     const status = str(r[0])
     if (status === 'missing') return { ok: false, reason: 'missing' }
     if (status === 'held') return { ok: false, reason: 'held', wait: num(r[1]) }
-    return {
-      ok: true,
-      row: {
-        key: req.key,
-        data: bytes(r[2]),
-        ref: refOf(r[3]),
-        created: new Date(num(r[4])),
-        modified: new Date(num(r[5])),
-        expiry: new Date(num(r[6])),
-        version: num(r[7]),
-        now: new Date(num(r[1])),
-      },
-    }
+    return { ok: true, row: rowOf(req.key, r, 2, num(r[1])) }
   }
 
   async release(key: string, token: string): Promise<boolean> {
@@ -409,7 +398,8 @@ export class RedisStore implements SessionStore {
 
 /**
  * A Sessile store on Redis (ioredis): one Redis, or a Redis Cluster when `url` lists several
- * hosts or `cluster: true`. Every operation is one command on one slot (a Lua script, or a plain `HMGET` for most reads), on Redis's clock.
+ * hosts or `cluster: true`. Every operation is one command on one slot (a Lua script, or a plain
+ * `HMGET` for most reads), on Redis's clock.
  *
  * @example
  * import { createSessions } from '@sessile/core'
