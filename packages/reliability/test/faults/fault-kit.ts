@@ -119,8 +119,9 @@ interface User {
 
 /** How long one request of the load may take before it counts as an unclear error. */
 const REQUEST_MS = 20_000
-/** How long stopping the load and checking every session may take before the run fails clearly. */
+/** How long stopping the load may take: its last requests' timeout, and a margin. */
 const STOP_MS = REQUEST_MS + 10_000
+/** How long checking every session after the faults may take before the rest count as lost. */
 const CHECK_MS = 120_000
 
 /** ~n clients, each logged in as itself, looping GET /count and checking every reply. */
@@ -270,7 +271,6 @@ export class Load {
         )
         await sleep(250)
       }
-      if (seen.length > 0) this.#sample(`${u.name}: checking its session saw ${seen.join('; ')}`)
       const data = (r?.body.data ?? {}) as { user?: unknown; count?: unknown }
       if (
         r?.status !== 200 ||
@@ -281,6 +281,8 @@ export class Load {
         lost.push(
           `${u.name}: acked ${u.acked}, stored ${r?.status} ${JSON.stringify(r?.body)}${seen.length > 0 ? `; before that: ${seen.join('; ')}` : ''}`,
         )
+      } else if (seen.length > 0) {
+        this.#sample(`${u.name}: checking its session saw ${seen.join('; ')} before its 200`)
       }
     }
     return lost
