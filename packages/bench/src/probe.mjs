@@ -7,7 +7,7 @@
 //   PROBE_SESSIONS=32 node src/probe.mjs /read …   # sessions the connections share (/read: 1)
 //
 // Each window prints requests/s and, per request, the server process's CPU (user + system) and
-// the database server's (every mariadbd, or every postgres process). The database figure counts
+// the database server's (every mariadbd, postgres or redis-server process). The database figure counts
 // whatever else the server did meanwhile; alternate and compare medians.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -52,7 +52,8 @@ function pidsOf(command) {
 }
 
 const dbCpu = (db) => {
-  const pids = db === 'pg' ? pidsOf('postgres') : db === 'mysql' ? pidsOf('mariadbd') : []
+  const server = { pg: 'postgres', mysql: 'mariadbd', redis: 'redis-server' }[db]
+  const pids = server ? pidsOf(server) : []
   return pids.reduce((a, p) => a + cpuOf(p), 0)
 }
 

@@ -78,6 +78,9 @@ const bytes = (b: Reply | undefined): Uint8Array => {
 // Binary order of UTF-8, the order Redis sorts members in.
 const cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 
+/** The write script's mode letters. */
+const MODE = { insert: 'i', update: 'u', upsert: 's' } as const
+
 /** Up to this size an ASCII payload is sent as text (see {@link payloadArg}). */
 const ASCII_ARG_MAX = 64 * 1024
 
@@ -229,24 +232,11 @@ export class RedisStore implements SessionStore {
   async write(req: WriteRequest): Promise<WriteResult> {
     validateWrite(SOURCE, req, this.maxDataBytes)
     const s = this.#shard(req.key)
-    const data = payloadArg(req.data)
-    const r = (await this.#run(
-      'write',
-      SCRIPTS.write,
-      [rowKey(s.tag, req.key), s.exp, s.keys, s.refOf, s.refs],
-      [
-        s.tag,
-        req.key,
-        req.mode,
-        data,
-        req.ref ?? '',
-        req.ttl,
-        req.maxAge ?? '',
-        req.version ?? '',
-        req.lease ?? '',
-        req.keepExpiry === true ? '1' : '0',
-      ],
-    )) as Reply[]
+    const opts = `${MODE[req.mode]}${req.keepExpiry === true ? 'k' : ''}:${req.ttl}:${req.maxAge ?? ''}:${req.version ?? ''}`
+    const args: (string | Buffer)[] = [payloadArg(req.data), opts]
+    if (req.ref !== null || req.lease !== undefined) args.push(req.ref ?? '')
+    if (req.lease !== undefined) args.push(req.lease)
+    const r = (await this.#run('write', SCRIPTS.write, [rowKey(s.tag, req.key)], args)) as Reply[]
     if (r[0] === 1) return { ok: true, version: num(r[1]), expiry: new Date(num(r[2])) }
     return { ok: false, reason: str(r[1]) as 'exists' | 'missing' | 'conflict' }
   }
@@ -254,13 +244,10 @@ export class RedisStore implements SessionStore {
   async touch(req: TouchRequest): Promise<boolean> {
     validateTouch(SOURCE, req)
     const s = this.#shard(req.key)
-    const r = await this.#run(
-      'touch',
-      SCRIPTS.touch,
-      [rowKey(s.tag, req.key), s.exp],
-      [req.key, req.ttl, req.maxAge ?? '', req.lease ?? ''],
-    )
-    return r === 1
+    const args: (string | number)[] = [req.ttl]
+    if (req.maxAge !== undefined || req.lease !== undefined) args.push(req.maxAge ?? '')
+    if (req.lease !== undefined) args.push(req.lease)
+    return (await this.#run('touch', SCRIPTS.touch, [rowKey(s.tag, req.key)], args)) === 1
   }
 
   async lease(req: LeaseRequest): Promise<LeaseResult> {
@@ -290,7 +277,7 @@ export class RedisStore implements SessionStore {
     validateKey(SOURCE, key)
     validateDestroyHint(SOURCE, hint)
     const s = this.#shard(key)
-    const r = (await this.#run('destroy', SCRIPTS.destroy, this.#index(s), [s.tag, key])) as Reply[]
+    const r = (await this.#run('destroy', SCRIPTS.destroy, [rowKey(s.tag, key)], [])) as Reply[]
     return r.length === 0 ? null : { key, ref: refOf(r[0]) }
   }
 

@@ -9,12 +9,19 @@ import { createHash } from 'node:crypto'
 
 // Shared helpers, prepended to every script. KEYS of the index scripts are always
 // exp, keys, refOf, refs of one shard; ARGV[1] is the shard tag (row and ref-set keys derive from it).
+// The per-session scripts (write, touch, destroy) get the row key alone and derive the rest: each
+// argument costs the client and Redis on the busiest paths, and every key shares the row's hash tag.
 const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function ref_set(tag, ref) return tag .. ':r:' .. ref end
+-- A row key is <tag>:k:<key>, and a tag ends at its only '}' (prefixes cannot hold braces).
+local function split_row(row)
+  local close = string.find(row, '}', 1, true)
+  return string.sub(row, 1, close), string.sub(row, close + 4)
+end
 local function drop_ref(tag, refs, key, ref)
   local rs = ref_set(tag, ref)
   redis.call('SREM', rs, key)
@@ -34,15 +41,20 @@ local function remove(tag, exp, keys, refOf, refs, key)
 end
 `
 
-// KEYS row exp keys refOf refs; ARGV tag key mode data ref ttl maxAge version lease keepExpiry
+// KEYS row; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
+// (empty maxAge or version: none). Small settings travel packed in one argument.
 const WRITE = `
 local now = now_ms()
-local tag, key, mode = ARGV[1], ARGV[2], ARGV[3]
-local row = redis.call('HMGET', KEYS[1], 'c', 'e', 'v', 'l')
+local tag, key = split_row(KEYS[1])
+local mode, keepArg, ttl, maxAge, want = string.match(ARGV[2], '^(%a)(k?):(%d+):(%d*):([^:]*)$')
+if not mode then return redis.error_reply('ERR sessile: malformed write options') end
+ttl = tonumber(ttl)
+local ref, lease = ARGV[3] or '', ARGV[4] or ''
+local row = redis.call('HMGET', KEYS[1], 'c', 'e', 'v', 'l', 'r')
 local live = row[2] and tonumber(row[2]) > now
-if mode == 'insert' and live then return {0, 'exists'} end
-if mode == 'update' and not live then return {0, 'missing'} end
-if ARGV[8] ~= '' and live and tonumber(row[3]) ~= tonumber(ARGV[8]) then return {0, 'conflict'} end
+if mode == 'i' and live then return {0, 'exists'} end
+if mode == 'u' and not live then return {0, 'missing'} end
+if want ~= '' and live and tonumber(row[3]) ~= tonumber(want) then return {0, 'conflict'} end
 local created, version = now, 1
 if live then
   created = tonumber(row[1])
@@ -54,41 +66,43 @@ elseif row[2] then
   redis.call('DEL', KEYS[1])
 end
 local expiry
-local keep = live and mode == 'update' and ARGV[10] == '1'
+local keep = live and mode == 'u' and keepArg == 'k'
 if keep then
   expiry = tonumber(row[2])
 else
-  expiry = now + tonumber(ARGV[6])
-  if ARGV[7] ~= '' then expiry = math.min(expiry, created + tonumber(ARGV[7])) end
+  expiry = now + ttl
+  if maxAge ~= '' then expiry = math.min(expiry, created + tonumber(maxAge)) end
   -- touchSlack: an expiry that would move forward by less than this stays, so repeated writes
   -- leave the TTL and the expiry index alone.
-  if live and expiry >= tonumber(row[2]) and expiry - tonumber(row[2]) < math.min(1000, math.floor(tonumber(ARGV[6]) / 100)) then
+  if live and expiry >= tonumber(row[2]) and expiry - tonumber(row[2]) < math.min(1000, math.floor(ttl / 100)) then
     expiry = tonumber(row[2])
     keep = true
   end
 end
-local ref = ARGV[5]
 -- One HSET for every field written (the ref among them when there is one).
-local fields = {'d', ARGV[4], 'm', now, 'e', expiry, 'v', version}
+local fields = {'d', ARGV[1], 'm', now, 'v', version}
+if not keep then fields[#fields + 1] = 'e'; fields[#fields + 1] = expiry end
 if not live then fields[#fields + 1] = 'c'; fields[#fields + 1] = created end
 if ref ~= '' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ref end
 redis.call('HSET', KEYS[1], unpack(fields))
-if ref == '' and live then redis.call('HDEL', KEYS[1], 'r') end
-if live and row[4] and row[4] == ARGV[9] then redis.call('HDEL', KEYS[1], 'l', 'le') end
+if ref == '' and live and row[5] then redis.call('HDEL', KEYS[1], 'r') end
+if live and row[4] and row[4] == lease then redis.call('HDEL', KEYS[1], 'l', 'le') end
 if not keep then
   redis.call('PEXPIREAT', KEYS[1], expiry)
-  redis.call('ZADD', KEYS[2], expiry, key)
+  redis.call('ZADD', tag .. ':exp', expiry, key)
 end
-if not live then redis.call('ZADD', KEYS[3], 0, key) end
-local old = redis.call('HGET', KEYS[4], key) or ''
+if not live then redis.call('ZADD', tag .. ':keys', 0, key) end
+-- The ref index is read, not the row's r: a write also repairs an index entry that was lost.
+local refOf, refs = tag .. ':ref', tag .. ':refs'
+local old = redis.call('HGET', refOf, key) or ''
 if old ~= ref then
-  if old ~= '' then drop_ref(tag, KEYS[5], key, old) end
+  if old ~= '' then drop_ref(tag, refs, key, old) end
   if ref ~= '' then
-    redis.call('HSET', KEYS[4], key, ref)
+    redis.call('HSET', refOf, key, ref)
     redis.call('SADD', ref_set(tag, ref), key)
-    redis.call('ZADD', KEYS[5], 0, ref)
+    redis.call('ZADD', refs, 0, ref)
   else
-    redis.call('HDEL', KEYS[4], key)
+    redis.call('HDEL', refOf, key)
   end
 end
 return {1, version, expiry}
@@ -102,20 +116,22 @@ if not r[5] or tonumber(r[5]) <= now then return {now} end
 return {now, r[1], r[2] or '', tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6])}
 `
 
-// KEYS row exp; ARGV key ttl maxAge lease
+// KEYS row; ARGV ttl [maxAge [lease]] (empty maxAge: none)
 const TOUCH = `
 local now = now_ms()
 local r = redis.call('HMGET', KEYS[1], 'c', 'e', 'l')
 if not r[2] or tonumber(r[2]) <= now then return 0 end
-local expiry = now + tonumber(ARGV[2])
-if ARGV[3] ~= '' then expiry = math.min(expiry, tonumber(r[1]) + tonumber(ARGV[3])) end
-if r[3] and r[3] == ARGV[4] then redis.call('HDEL', KEYS[1], 'l', 'le') end
+local ttl, maxAge, lease = tonumber(ARGV[1]), ARGV[2] or '', ARGV[3] or ''
+local expiry = now + ttl
+if maxAge ~= '' then expiry = math.min(expiry, tonumber(r[1]) + tonumber(maxAge)) end
+if r[3] and r[3] == lease then redis.call('HDEL', KEYS[1], 'l', 'le') end
 -- touchSlack: a move forward by less than 1 % of the ttl (at most 1 s) is not written.
 local cur = tonumber(r[2])
-if expiry >= cur and expiry - cur < math.min(1000, math.floor(tonumber(ARGV[2]) / 100)) then return 1 end
+if expiry >= cur and expiry - cur < math.min(1000, math.floor(ttl / 100)) then return 1 end
+local tag, key = split_row(KEYS[1])
 redis.call('HSET', KEYS[1], 'e', expiry)
 redis.call('PEXPIREAT', KEYS[1], expiry)
-redis.call('ZADD', KEYS[2], expiry, ARGV[1])
+redis.call('ZADD', tag .. ':exp', expiry, key)
 return 1
 `
 
@@ -138,9 +154,10 @@ if tonumber(r[2]) > now_ms() then return 1 end
 return 0
 `
 
-// KEYS exp keys refOf refs; ARGV tag key; returns {} or {ref}
+// KEYS row; returns {} or {ref}
 const DESTROY = `
-local owned, ref = remove(ARGV[1], KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2])
+local tag, key = split_row(KEYS[1])
+local owned, ref = remove(tag, tag .. ':exp', tag .. ':keys', tag .. ':ref', tag .. ':refs', key)
 if owned then return {ref} end
 return {}
 `
@@ -273,12 +290,12 @@ function script(name: string, body: string, keys: number): Script {
 }
 
 export const SCRIPTS = {
-  write: script('write', WRITE, 5),
+  write: script('write', WRITE, 1),
   read: script('read', READ, 1),
-  touch: script('touch', TOUCH, 2),
+  touch: script('touch', TOUCH, 1),
   lease: script('lease', LEASE, 1),
   release: script('release', RELEASE, 1),
-  destroy: script('destroy', DESTROY, 4),
+  destroy: script('destroy', DESTROY, 1),
   sweep: script('sweep', SWEEP, 4),
   count: script('count', COUNT, 1),
   findByRef: script('findByRef', FIND_BY_REF, 4),
