@@ -32,6 +32,7 @@ import { run } from './_internal/eval.js'
 import { checkEviction } from './_internal/eviction.js'
 import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
 import { SCRIPTS, type Script } from './_internal/lua.js'
+import { expiryOf, infoOf, rowOf } from './_internal/row.js'
 import type { RedisClient, RedisStoreOptions } from './options.js'
 
 const SOURCE = 'redis'
@@ -48,31 +49,11 @@ interface Clock {
 type Reply = Buffer | number | null | Reply[]
 
 const str = (b: Reply | undefined): string => (b === null || b === undefined ? '' : b.toString())
-// Scripts return numbers as integers where they can; HMGET returns them as decimal text, read
-// here from the bytes without making a string of them.
-const num = (b: Reply | undefined): number => {
-  if (typeof b === 'number') return b
-  if (!Buffer.isBuffer(b) || b.length === 0 || b.length > 15) return Number(str(b))
-  let n = 0
-  for (let i = 0; i < b.length; i++) {
-    const d = (b[i] as number) - 48
-    if (d < 0 || d > 9) return Number(b.toString())
-    n = n * 10 + d
-  }
-  return n
-}
+// Scripts return numbers as Redis integers.
+const num = (b: Reply | undefined): number => (typeof b === 'number' ? b : Number(str(b)))
 const refOf = (b: Reply | undefined): string | null => {
   const s = str(b)
   return s === '' ? null : s
-}
-const bytes = (b: Reply | undefined): Uint8Array => {
-  if (!Buffer.isBuffer(b)) return new Uint8Array(0)
-  // A reply buffer that is all of its memory (large payloads) is handed on as a view; one that is
-  // a slice of a larger chunk is copied, so a session does not keep the whole chunk alive.
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
-    return new Uint8Array(b.buffer, 0, b.byteLength)
-  }
-  return new Uint8Array(b)
 }
 
 // Binary order of UTF-8, the order Redis sorts members in.
@@ -92,20 +73,6 @@ const ASCII_ARG_MAX = 64 * 1024
 function payloadArg(d: Uint8Array): string | Buffer {
   const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength)
   return b.length <= ASCII_ARG_MAX && isAscii(b) ? b.toString('latin1') : b
-}
-
-/** A row from the fields d r c m e v, starting at `from` in a reply. */
-function rowOf(key: string, r: Reply[], from: number, now: number): ReadResult {
-  return {
-    key,
-    data: bytes(r[from]),
-    ref: refOf(r[from + 1]),
-    created: new Date(num(r[from + 2])),
-    modified: new Date(num(r[from + 3])),
-    expiry: new Date(num(r[from + 4])),
-    version: num(r[from + 5]),
-    now: new Date(now),
-  }
 }
 
 /** A session store on one Redis or a Redis Cluster (ioredis). See {@link redisStore}. */
@@ -191,11 +158,11 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * One command either way. Usually a plain `HMGET`: the row's Redis TTL is its expiry (every
+   * One command either way. Usually a plain `GET`: the row's Redis TTL is its expiry (every
    * script that sets `e` sets `PEXPIREAT` to it, on Redis's clock), so Redis itself hides an
    * expired row, and `now` is the shard's last reading of `TIME` plus the time elapsed since,
    * measured from the send so it never runs behind Redis. At most once a second per shard the
-   * read is the script, which reads `TIME` again. Why: docs/redis.md, "Reads are a plain HMGET".
+   * read is the script, which reads `TIME` again. Why: docs/redis.md, "Reads are a plain GET".
    */
   read(key: string): Promise<ReadResult | null> {
     try {
@@ -213,20 +180,19 @@ export class RedisStore implements SessionStore {
         const r = reply as Reply[]
         const now = num(r[0])
         this.#clocks[i] = { at: now, sent }
-        return r.length === 1 ? null : rowOf(key, r, 1, now)
+        return r.length === 1 ? null : rowOf(SOURCE, key, r[1] as Buffer, now)
       })
     }
-    return this.#send('read', () => this.client.hmgetBuffer(row, 'd', 'r', 'c', 'm', 'e', 'v')).then(
-      (reply) => {
-        const r = reply as Reply[]
-        // `TIME` was floored to the ms: + 1 keeps the estimate from running behind Redis.
-        const now = Math.ceil(clock.at + 1 + (performance.now() - clock.sent))
-        // No expiry field: no row. An expiry already past (a row Redis has not expired yet, within
-        // the clock's reading error) is no row either, as the script would say.
-        if (r[4] === null || num(r[4]) <= now) return null
-        return rowOf(key, r, 0, now)
-      },
-    )
+    return this.#send('read', () => this.client.getBuffer(row)).then((reply) => {
+      if (reply === null) return null
+      const b = reply as Buffer
+      // `TIME` was floored to the ms: + 1 keeps the estimate from running behind Redis.
+      const now = Math.ceil(clock.at + 1 + (performance.now() - clock.sent))
+      // An expiry already past (a row Redis has not expired yet, within the clock's reading
+      // error, or one that lost its TTL) is no row, as the script would say.
+      if (expiryOf(SOURCE, b) <= now) return null
+      return rowOf(SOURCE, key, b, now)
+    })
   }
 
   async write(req: WriteRequest): Promise<WriteResult> {
@@ -262,7 +228,7 @@ export class RedisStore implements SessionStore {
     const status = str(r[0])
     if (status === 'missing') return { ok: false, reason: 'missing' }
     if (status === 'held') return { ok: false, reason: 'held', wait: num(r[1]) }
-    return { ok: true, row: rowOf(req.key, r, 2, num(r[1])) }
+    return { ok: true, row: rowOf(SOURCE, req.key, r[2] as Buffer, num(r[1])) }
   }
 
   async release(key: string, token: string): Promise<boolean> {
@@ -304,16 +270,7 @@ export class RedisStore implements SessionStore {
     if (ref === null) throw new SessionError('E_INVALID', SOURCE, 'findByRef needs a ref')
     const out: SessionInfo[] = []
     for (const r of await this.#everyShard('findByRef', SCRIPTS.findByRef, [ref])) {
-      for (let j = 0; j < r.length; j += 5) {
-        out.push({
-          key: str(r[j]),
-          ref,
-          created: new Date(num(r[j + 1])),
-          modified: new Date(num(r[j + 2])),
-          expiry: new Date(num(r[j + 3])),
-          version: num(r[j + 4]),
-        })
-      }
+      for (let j = 0; j < r.length; j += 2) out.push(infoOf(SOURCE, str(r[j]), ref, r[j + 1] as Buffer))
     }
     return out.sort((a, b) => a.created.getTime() - b.created.getTime() || cmp(a.key, b.key))
   }
@@ -342,16 +299,9 @@ export class RedisStore implements SessionStore {
     const replies = await this.#everyShard('list', SCRIPTS.list, [options.limit, options.after ?? ''])
     const out: StoredSession[] = []
     for (const r of replies) {
-      for (let j = 0; j < r.length; j += 7) {
-        out.push({
-          key: str(r[j]),
-          data: bytes(r[j + 1]),
-          ref: refOf(r[j + 2]),
-          created: new Date(num(r[j + 3])),
-          modified: new Date(num(r[j + 4])),
-          expiry: new Date(num(r[j + 5])),
-          version: num(r[j + 6]),
-        })
+      for (let j = 0; j < r.length; j += 2) {
+        const { now: _, ...stored } = rowOf(SOURCE, str(r[j]), r[j + 1] as Buffer, 0)
+        out.push(stored)
       }
     }
     return out.sort((a, b) => cmp(a.key, b.key)).slice(0, options.limit)
@@ -386,7 +336,7 @@ export class RedisStore implements SessionStore {
 /**
  * A Sessile store on Redis (ioredis): one Redis, or a Redis Cluster when `url` lists several
  * hosts or `cluster: true`. Every operation is one command on one slot (a Lua script, or a plain
- * `HMGET` for most reads), on Redis's clock.
+ * `GET` for most reads), on Redis's clock.
  *
  * @example
  * import { createSessions } from '@sessile/core'

@@ -1,6 +1,7 @@
 /**
- * The read path: one command per read, usually a plain HMGET on a row whose Redis TTL is its
- * expiry, with the script (which reads Redis's TIME) at most once a second per shard.
+ * The read path: one command per read, usually a plain GET of a row whose Redis TTL is its
+ * expiry, with the script (which reads Redis's TIME) at most once a second per shard; and the
+ * row layout it reads (one string: header, ref, data; a lease in a key of its own).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -45,14 +46,14 @@ describe.skipIf(reach.skip)('redis store: reads', () => {
     return { result, names: [...sent] }
   }
 
-  it('a read is the script once per second per shard and a plain HMGET in between, with the same row', async () => {
+  it('a read is the script once per second per shard and a plain GET in between, with the same row', async () => {
     const key = 'k'.repeat(43)
     await put(key, 'hello')
     await sleep(1100)
     const first = await commands(() => store.read(key))
     expect(first.names.filter((n) => n !== 'eval')).toEqual(['evalsha'])
     const second = await commands(() => store.read(key))
-    expect(second.names).toEqual(['hmget'])
+    expect(second.names).toEqual(['get'])
     const a = first.result
     const b = second.result
     expect(b).not.toBeNull()
@@ -71,20 +72,20 @@ describe.skipIf(reach.skip)('redis store: reads', () => {
     const key = 'e'.repeat(43)
     await put(key, 'short', 300)
     await store.read('x'.repeat(43)) // a fresh reading of the clock
-    expect((await commands(() => store.read(key))).names).toEqual(['hmget'])
+    expect((await commands(() => store.read(key))).names).toEqual(['get'])
     await sleep(400)
     const gone = await commands(() => store.read(key))
-    expect(gone.names).toEqual(['hmget'])
+    expect(gone.names).toEqual(['get'])
     expect(gone.result).toBeNull()
 
     // A row that lost its TTL (a restore, a hand edit) is judged by its expiry field.
     const stale = 's'.repeat(43)
     await put(stale, 'stale', 60_000)
     const row = `${prefix}{0}:k:${stale}`
-    await raw.hset(row, 'e', String(Date.now() - 60_000))
+    await raw.setrange(row, 27, String(Date.now() - 60_000).padStart(13, '0'))
     await raw.persist(row)
     const r = await commands(() => store.read(stale))
-    expect(r.names).toEqual(['hmget'])
+    expect(r.names).toEqual(['get'])
     expect(r.result).toBeNull()
   })
 
@@ -97,5 +98,40 @@ describe.skipIf(reach.skip)('redis store: reads', () => {
       await store.write({ key, data, ref: null, mode: 'upsert', ttl: 60_000 })
       expect(Buffer.from((await store.read(key))?.data ?? []).equals(Buffer.from(data))).toBe(true)
     }
+  })
+
+  it('a ref of any UTF-8 comes back whole, beside data of any bytes', async () => {
+    const key = 'u'.repeat(43)
+    const ref = `Zoë ${'😀'.repeat(100)}`
+    const data = Uint8Array.from([0x00, 0xff, 0x31, 0x0a])
+    await store.write({ key, data, ref, mode: 'insert', ttl: 60_000 })
+    const r = await store.read(key)
+    expect(r?.ref).toBe(ref)
+    expect([...(r?.data ?? [])]).toEqual([...data])
+    expect((await store.findByRef(ref)).map((s) => s.key)).toEqual([key])
+  })
+
+  it('a session key holding a value the store did not write is an E_STORE error, not a session', async () => {
+    const key = 'f'.repeat(43)
+    const row = `${prefix}{0}:k:${key}`
+    await raw.set(row, 'hello', 'PX', 60_000)
+    await expect(store.read(key)).rejects.toMatchObject({ code: 'E_STORE' })
+    await raw.del(row)
+    await raw.hset(row, 'd', 'x', 'e', String(Date.now() + 60_000))
+    await expect(store.read(key)).rejects.toMatchObject({ code: 'E_STORE' })
+    await raw.del(row)
+  })
+
+  it("a lease held when its session was destroyed does not hold the key's next session", async () => {
+    const key = 'l'.repeat(43)
+    await put(key, 'one')
+    expect((await store.lease({ key, token: 'first', ttl: 60_000 })).ok).toBe(true)
+    expect(await store.lease({ key, token: 'second', ttl: 60_000 })).toMatchObject({ ok: false, reason: 'held' })
+    await store.destroy(key)
+    await sleep(2) // a new session of the same key has a later created time
+    await put(key, 'two')
+    expect((await store.lease({ key, token: 'second', ttl: 60_000 })).ok).toBe(true)
+    expect(await store.release(key, 'second')).toBe(true)
+    expect(await store.release(key, 'first')).toBe(false)
   })
 })

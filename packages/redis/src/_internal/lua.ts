@@ -2,44 +2,120 @@ import { createHash } from 'node:crypto'
 
 /**
  * The Lua scripts. Each runs atomically on the shard's slot and reads the time from Redis
- * (`TIME`), so app servers with skewed clocks agree on expiry. Row hash fields:
- * d data, r ref, c created, m modified, e expiry, v version, l lease token, le lease expiry.
+ * (`TIME`), so app servers with skewed clocks agree on expiry.
+ *
+ * A row is one string: a fixed 59-byte header, the ref's UTF-8 bytes, then the data.
+ * Header (decimal digits, zero-padded): '1' (layout), created 13, modified 13, expiry 13,
+ * version 16, ref length in bytes 3. `src/_internal/row.ts` reads it on the app side.
+ * A lease is a key of its own, <tag>:l:<key> = created 13 .. lease expiry 13 .. token, with
+ * the lease's TTL; it counts only for the row whose created it names.
  * A null ref is sent and returned as '' (refs are never empty).
  */
 
-// Shared helpers, prepended to every script. KEYS of the index scripts are always
-// exp, keys, refOf, refs of one shard; ARGV[1] is the shard tag (row and ref-set keys derive from it).
-// The per-session scripts (write, touch, destroy) get the row key alone and derive the rest: each
-// argument costs the client and Redis on the busiest paths, and every key shares the row's hash tag.
-const PRELUDE = `
-local function now_ms()
+// Shared helpers. A script gets only those it uses (and what they use): Lua makes a closure of
+// every local function each time a script runs, which costs Redis on every call.
+// KEYS of the index scripts are always exp, keys, refOf, refs of one shard; ARGV[1] is the shard
+// tag (row and ref-set keys derive from it). The per-session scripts get the row key alone and
+// derive the rest: each argument costs the client and Redis on the busiest paths, and every key
+// shares the row's hash tag.
+const HELPERS: [name: string, lua: string][] = [
+  ['HEAD', 'local HEAD = 59'],
+  [
+    'now_ms',
+    `local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function ref_set(tag, ref) return tag .. ':r:' .. ref end
--- A row key is <tag>:k:<key>, and a tag ends at its only '}' (prefixes cannot hold braces).
-local function split_row(row)
+end`,
+  ],
+  // The row's header, '' when there is no row.
+  ['head', `local function head(row) return redis.call('GETRANGE', row, 0, HEAD - 1) end`],
+  [
+    'expiry_of',
+    `local function expiry_of(h)
+  if #h < HEAD then return nil end
+  return tonumber(string.sub(h, 28, 40))
+end`,
+  ],
+  ['created_of', `local function created_of(h) return tonumber(string.sub(h, 2, 14)) end`],
+  ['version_of', `local function version_of(h) return tonumber(string.sub(h, 41, 56)) end`],
+  [
+    'row_ref',
+    `local function row_ref(row, h)
+  local n = tonumber(string.sub(h, 57, 59))
+  if n == 0 then return '' end
+  return redis.call('GETRANGE', row, HEAD, HEAD + n - 1)
+end`,
+  ],
+  [
+    'pack',
+    `local function pack(created, modified, expiry, version, ref)
+  return string.format('1%013d%013d%013d%016d%03d', created, modified, expiry, version, #ref) .. ref
+end`,
+  ],
+  ['ref_set', `local function ref_set(tag, ref) return tag .. ':r:' .. ref end`],
+  // A row key is <tag>:k:<key>, and a tag ends at its only '}' (prefixes cannot hold braces).
+  [
+    'split_row',
+    `local function split_row(row)
   local close = string.find(row, '}', 1, true)
   return string.sub(row, 1, close), string.sub(row, close + 4)
-end
-local function drop_ref(tag, refs, key, ref)
+end`,
+  ],
+  // Release the lease of a key if this token holds it; returns the lease's value.
+  [
+    'release',
+    `local function release(tag, key, token)
+  local lk = tag .. ':l:' .. key
+  local l = redis.call('GET', lk)
+  if l and string.sub(l, 27) == token then
+    redis.call('DEL', lk)
+    return l
+  end
+  return nil
+end`,
+  ],
+  [
+    'drop_ref',
+    `local function drop_ref(tag, refs, key, ref)
   local rs = ref_set(tag, ref)
   redis.call('SREM', rs, key)
   if redis.call('SCARD', rs) == 0 then redis.call('ZREM', refs, ref) end
-end
--- Remove a session and every index entry of it; returns owned (the row or its expiry entry
--- was still there, so this caller is the one to report it) and the ref it had.
-local function remove(tag, exp, keys, refOf, refs, key)
+end`,
+  ],
+  // Remove a session and every index entry of it; returns owned (the row or its expiry entry
+  // was still there, so this caller is the one to report it) and the ref it had.
+  [
+    'remove',
+    `local function remove(tag, exp, keys, refOf, refs, key)
   local row = tag .. ':k:' .. key
   local ref = redis.call('HGET', refOf, key)
-  if not ref then ref = redis.call('HGET', row, 'r') end
+  if not ref then
+    local h = head(row)
+    if #h == HEAD then ref = row_ref(row, h) end
+    if ref == '' then ref = nil end
+  end
   local owned = redis.call('DEL', row) + redis.call('ZREM', exp, key)
   redis.call('ZREM', keys, key)
   redis.call('HDEL', refOf, key)
   if ref then drop_ref(tag, refs, key, ref) end
   return owned > 0, ref or ''
-end
-`
+end`,
+  ],
+]
+
+/** The helpers `body` uses, directly or through another helper, in definition order. */
+function helpersFor(body: string): string {
+  let text = body
+  const used: string[] = []
+  for (let i = HELPERS.length - 1; i >= 0; i--) {
+    const [name, lua] = HELPERS[i] as [string, string]
+    if (new RegExp(`\\b${name}\\b`).test(text)) {
+      used.unshift(lua)
+      text += `\n${lua}`
+    }
+  }
+  return used.join('\n')
+}
 
 // KEYS row; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
 // (empty maxAge or version: none). Small settings travel packed in one argument.
@@ -50,49 +126,44 @@ local mode, keepArg, ttl, maxAge, want = string.match(ARGV[2], '^(%a)(k?):(%d+):
 if not mode then return redis.error_reply('ERR sessile: malformed write options') end
 ttl = tonumber(ttl)
 local ref, lease = ARGV[3] or '', ARGV[4] or ''
-local row = redis.call('HMGET', KEYS[1], 'c', 'e', 'v', 'l', 'r')
-local live = row[2] and tonumber(row[2]) > now
+local h = head(KEYS[1])
+local cur = expiry_of(h)
+local live = cur ~= nil and cur > now
 if mode == 'i' and live then return {0, 'exists'} end
 if mode == 'u' and not live then return {0, 'missing'} end
-if want ~= '' and live and tonumber(row[3]) ~= tonumber(want) then return {0, 'conflict'} end
 local created, version = now, 1
 if live then
-  created = tonumber(row[1])
-  version = tonumber(row[3]) + 1
-elseif row[2] then
-  -- A leftover without a live expiry (should not exist) must not lend its lease or fields. Only
-  -- then: Redis checks maxmemory at a script's first write only, so the first write must be the
-  -- HSET that grows memory, never a DEL, or a full Redis would take the whole script.
-  redis.call('DEL', KEYS[1])
+  version = version_of(h)
+  if want ~= '' and version ~= tonumber(want) then return {0, 'conflict'} end
+  created = created_of(h)
+  version = version + 1
 end
 local expiry
 local keep = live and mode == 'u' and keepArg == 'k'
 if keep then
-  expiry = tonumber(row[2])
+  expiry = cur
 else
   expiry = now + ttl
   if maxAge ~= '' then expiry = math.min(expiry, created + tonumber(maxAge)) end
   -- touchSlack: an expiry that would move forward by less than this stays, so repeated writes
   -- leave the TTL and the expiry index alone.
-  if live and expiry >= tonumber(row[2]) and expiry - tonumber(row[2]) < math.min(1000, math.floor(ttl / 100)) then
-    expiry = tonumber(row[2])
+  if live and expiry >= cur and expiry - cur < math.min(1000, math.floor(ttl / 100)) then
+    expiry = cur
     keep = true
   end
 end
--- One HSET for every field written (the ref among them when there is one).
-local fields = {'d', ARGV[1], 'm', now, 'v', version}
-if not keep then fields[#fields + 1] = 'e'; fields[#fields + 1] = expiry end
-if not live then fields[#fields + 1] = 'c'; fields[#fields + 1] = created end
-if ref ~= '' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ref end
-redis.call('HSET', KEYS[1], unpack(fields))
-if ref == '' and live and row[5] then redis.call('HDEL', KEYS[1], 'r') end
-if live and row[4] and row[4] == lease then redis.call('HDEL', KEYS[1], 'l', 'le') end
-if not keep then
-  redis.call('PEXPIREAT', KEYS[1], expiry)
+-- The SET comes first: Redis checks maxmemory at a script's first write only, so the first write
+-- must be the one that grows memory (a full Redis then refuses the whole write).
+local value = pack(created, now, expiry, version, ref) .. ARGV[1]
+if keep then
+  redis.call('SET', KEYS[1], value, 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], value, 'PXAT', expiry)
   redis.call('ZADD', tag .. ':exp', expiry, key)
 end
+if live and lease ~= '' then release(tag, key, lease) end
 if not live then redis.call('ZADD', tag .. ':keys', 0, key) end
--- The ref index is read, not the row's r: a write also repairs an index entry that was lost.
+-- The ref index is read, not the row's old ref: a write also repairs an index entry that was lost.
 local refOf, refs = tag .. ':ref', tag .. ':refs'
 local old = redis.call('HGET', refOf, key) or ''
 if old ~= ref then
@@ -108,49 +179,63 @@ end
 return {1, version, expiry}
 `
 
-// KEYS row; returns {now} or {now, d, r, c, m, e, v}
+// KEYS row; returns {now} or {now, row}
 const READ = `
 local now = now_ms()
-local r = redis.call('HMGET', KEYS[1], 'd', 'r', 'c', 'm', 'e', 'v')
-if not r[5] or tonumber(r[5]) <= now then return {now} end
-return {now, r[1], r[2] or '', tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6])}
+local r = redis.call('GET', KEYS[1])
+if not r then return {now} end
+local e = expiry_of(r)
+if not e or e <= now then return {now} end
+return {now, r}
 `
 
 // KEYS row; ARGV ttl [maxAge [lease]] (empty maxAge: none)
 const TOUCH = `
 local now = now_ms()
-local r = redis.call('HMGET', KEYS[1], 'c', 'e', 'l')
-if not r[2] or tonumber(r[2]) <= now then return 0 end
+local h = head(KEYS[1])
+local cur = expiry_of(h)
+if not cur or cur <= now then return 0 end
+local tag, key = split_row(KEYS[1])
 local ttl, maxAge, lease = tonumber(ARGV[1]), ARGV[2] or '', ARGV[3] or ''
 local expiry = now + ttl
-if maxAge ~= '' then expiry = math.min(expiry, tonumber(r[1]) + tonumber(maxAge)) end
-if r[3] and r[3] == lease then redis.call('HDEL', KEYS[1], 'l', 'le') end
+if maxAge ~= '' then expiry = math.min(expiry, created_of(h) + tonumber(maxAge)) end
+if lease ~= '' then release(tag, key, lease) end
 -- touchSlack: a move forward by less than 1 % of the ttl (at most 1 s) is not written.
-local cur = tonumber(r[2])
 if expiry >= cur and expiry - cur < math.min(1000, math.floor(ttl / 100)) then return 1 end
-local tag, key = split_row(KEYS[1])
-redis.call('HSET', KEYS[1], 'e', expiry)
+redis.call('SETRANGE', KEYS[1], 27, string.format('%013d', expiry))
 redis.call('PEXPIREAT', KEYS[1], expiry)
 redis.call('ZADD', tag .. ':exp', expiry, key)
 return 1
 `
 
-// KEYS row; ARGV token ttl
+// KEYS row; ARGV token ttl; returns {'missing'}, {'held', wait} or {'ok', now, row}
 const LEASE = `
 local now = now_ms()
-local r = redis.call('HMGET', KEYS[1], 'd', 'r', 'c', 'm', 'e', 'v', 'l', 'le')
-if not r[5] or tonumber(r[5]) <= now then return {'missing'} end
-if r[7] and r[7] ~= ARGV[1] and tonumber(r[8]) > now then return {'held', tonumber(r[8]) - now} end
-redis.call('HSET', KEYS[1], 'l', ARGV[1], 'le', now + tonumber(ARGV[2]))
-return {'ok', now, r[1], r[2] or '', tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6])}
+local r = redis.call('GET', KEYS[1])
+if not r then return {'missing'} end
+local e = expiry_of(r)
+if not e or e <= now then return {'missing'} end
+local tag, key = split_row(KEYS[1])
+local lk = tag .. ':l:' .. key
+local created = string.sub(r, 2, 14)
+local l = redis.call('GET', lk)
+if l and string.sub(l, 1, 13) == created and string.sub(l, 27) ~= ARGV[1] then
+  local le = tonumber(string.sub(l, 14, 26))
+  if le > now then return {'held', le - now} end
+end
+local le = now + tonumber(ARGV[2])
+redis.call('SET', lk, created .. string.format('%013d', le) .. ARGV[1], 'PXAT', le)
+return {'ok', now, r}
 `
 
 // KEYS row; ARGV token
 const RELEASE = `
-local r = redis.call('HMGET', KEYS[1], 'l', 'le')
-if not r[1] or r[1] ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'l', 'le')
-if tonumber(r[2]) > now_ms() then return 1 end
+local tag, key = split_row(KEYS[1])
+local l = release(tag, key, ARGV[1])
+if not l then return 0 end
+local h = head(KEYS[1])
+if #h < HEAD or string.sub(h, 2, 14) ~= string.sub(l, 1, 13) then return 0 end
+if tonumber(string.sub(l, 14, 26)) > now_ms() then return 1 end
 return 0
 `
 
@@ -173,8 +258,8 @@ while n < limit do
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit - n)
   if #due == 0 then break end
   for _, key in ipairs(due) do
-    local e = redis.call('HGET', tag .. ':k:' .. key, 'e')
-    if e and tonumber(e) > now then
+    local e = expiry_of(head(tag .. ':k:' .. key))
+    if e and e > now then
       redis.call('ZADD', KEYS[1], e, key)
     else
       local owned, ref = remove(tag, KEYS[1], KEYS[2], KEYS[3], KEYS[4], key)
@@ -192,15 +277,17 @@ const COUNT = `
 return redis.call('ZCOUNT', KEYS[1], '(' .. now_ms(), '+inf')
 `
 
-// KEYS exp keys refOf refs; ARGV tag ref; returns {key, ref, c, m, e, v, ...} of live rows
+// KEYS exp keys refOf refs; ARGV tag ref; returns {key, header, ...} of live rows
 const FIND_BY_REF = `
 local now = now_ms()
 local out = {}
 for _, key in ipairs(redis.call('SMEMBERS', ref_set(ARGV[1], ARGV[2]))) do
-  local r = redis.call('HMGET', ARGV[1] .. ':k:' .. key, 'r', 'c', 'm', 'e', 'v')
-  if r[4] and tonumber(r[4]) > now and r[1] == ARGV[2] then
+  local row = ARGV[1] .. ':k:' .. key
+  local h = head(row)
+  local e = expiry_of(h)
+  if e and e > now and row_ref(row, h) == ARGV[2] then
     out[#out + 1] = key
-    for i = 2, 5 do out[#out + 1] = r[i] end
+    out[#out + 1] = h
   end
 end
 return out
@@ -226,8 +313,8 @@ while #out < limit do
   if #page == 0 then break end
   for _, ref in ipairs(page) do
     for _, key in ipairs(redis.call('SMEMBERS', ref_set(ARGV[1], ref))) do
-      local e = redis.call('HGET', ARGV[1] .. ':k:' .. key, 'e')
-      if e and tonumber(e) > now then
+      local e = expiry_of(head(ARGV[1] .. ':k:' .. key))
+      if e and e > now then
         out[#out + 1] = ref
         break
       end
@@ -240,7 +327,7 @@ return out
 `
 
 // KEYS exp keys refOf refs; ARGV tag limit after ('' = from the start);
-// returns {key, d, r, c, m, e, v, ...} of live rows in binary key order
+// returns {key, row, ...} of live rows in binary key order
 const LIST = `
 local now = now_ms()
 local limit = tonumber(ARGV[2])
@@ -251,12 +338,11 @@ while n < limit do
   local page = redis.call('ZRANGEBYLEX', KEYS[2], start, '+', 'LIMIT', 0, limit - n)
   if #page == 0 then break end
   for _, key in ipairs(page) do
-    local r = redis.call('HMGET', ARGV[1] .. ':k:' .. key, 'd', 'r', 'c', 'm', 'e', 'v')
-    if r[5] and tonumber(r[5]) > now then
+    local r = redis.call('GET', ARGV[1] .. ':k:' .. key)
+    local e = r and expiry_of(r)
+    if e and e > now then
       out[#out + 1] = key
-      out[#out + 1] = r[1]
-      out[#out + 1] = r[2] or ''
-      for i = 3, 6 do out[#out + 1] = r[i] end
+      out[#out + 1] = r
       n = n + 1
     end
   end
@@ -265,11 +351,13 @@ end
 return out
 `
 
-// KEYS exp keys refOf refs; ARGV tag; deletes every row and index the shard's indexes know
+// KEYS exp keys refOf refs; ARGV tag; deletes every row, lease and index the shard's indexes know
 const CLEAR = `
 local tag = ARGV[1]
 for _, idx in ipairs({KEYS[1], KEYS[2]}) do
-  for _, key in ipairs(redis.call('ZRANGE', idx, 0, -1)) do redis.call('DEL', tag .. ':k:' .. key) end
+  for _, key in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+    redis.call('DEL', tag .. ':k:' .. key, tag .. ':l:' .. key)
+  end
 end
 for _, ref in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do redis.call('DEL', ref_set(tag, ref)) end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
@@ -285,7 +373,7 @@ export interface Script {
 }
 
 function script(name: string, body: string, keys: number): Script {
-  const lua = `${PRELUDE}\n${body}`
+  const lua = `${helpersFor(body)}\n${body}`
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex'), keys }
 }
 

@@ -1,0 +1,68 @@
+import { type ReadResult, SessionError, type SessionInfo } from '@sessile/core'
+
+/**
+ * A row is one Redis string: a fixed header, the ref's UTF-8 bytes, then the data (see
+ * `lua.ts`, which writes it). One string makes a read a plain `GET` with one reply to parse.
+ */
+export const HEAD = 59
+const LAYOUT = 0x31 // '1'
+
+/** Decimal digits of b[from, to), read without making a string of them. */
+function digits(b: Uint8Array, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) n = n * 10 + ((b[i] as number) - 48)
+  return n
+}
+
+function check(source: string, b: Uint8Array): void {
+  if (b.length < HEAD || b[0] !== LAYOUT) {
+    throw new SessionError('E_STORE', source, 'a session key holds a value this store did not write')
+  }
+}
+
+/** The row's expiry (ms, Redis clock). */
+export function expiryOf(source: string, b: Uint8Array): number {
+  check(source, b)
+  return digits(b, 27, 40)
+}
+
+/** The header fields every query reports. */
+export function infoOf(source: string, key: string, ref: string | null, b: Uint8Array): SessionInfo {
+  check(source, b)
+  return {
+    key,
+    ref,
+    created: new Date(digits(b, 1, 14)),
+    modified: new Date(digits(b, 14, 27)),
+    expiry: new Date(digits(b, 27, 40)),
+    version: digits(b, 40, 56),
+  }
+}
+
+/**
+ * The data's bytes. A reply buffer that is all of its memory (large payloads) is handed on as a
+ * view; one that is a slice of a larger chunk is copied, so a session does not keep the whole
+ * chunk alive.
+ */
+function dataOf(b: Buffer, from: number): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+    return new Uint8Array(b.buffer, from, b.byteLength - from)
+  }
+  return new Uint8Array(b.subarray(from))
+}
+
+/** A whole row as the store reports it. */
+export function rowOf(source: string, key: string, b: Buffer, now: number): ReadResult {
+  check(source, b)
+  const n = digits(b, 56, 59)
+  return {
+    key,
+    data: dataOf(b, HEAD + n),
+    ref: n === 0 ? null : b.toString('utf8', HEAD, HEAD + n),
+    created: new Date(digits(b, 1, 14)),
+    modified: new Date(digits(b, 14, 27)),
+    expiry: new Date(digits(b, 27, 40)),
+    version: digits(b, 40, 56),
+    now: new Date(now),
+  }
+}
