@@ -1,7 +1,6 @@
 /**
  * The read path: one command per read, usually a plain GET of a row whose Redis TTL is its
- * expiry, with the script (which reads Redis's TIME) at most once a second per shard; and the
- * row layout it reads (one string: header, ref, data; a lease in a key of its own).
+ * expiry, with the script (which reads Redis's TIME) at most once a second per shard.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -98,40 +97,5 @@ describe.skipIf(reach.skip)('redis store: reads', () => {
       await store.write({ key, data, ref: null, mode: 'upsert', ttl: 60_000 })
       expect(Buffer.from((await store.read(key))?.data ?? []).equals(Buffer.from(data))).toBe(true)
     }
-  })
-
-  it('a ref of any UTF-8 comes back whole, beside data of any bytes', async () => {
-    const key = 'u'.repeat(43)
-    const ref = `Zoë ${'😀'.repeat(100)}`
-    const data = Uint8Array.from([0x00, 0xff, 0x31, 0x0a])
-    await store.write({ key, data, ref, mode: 'insert', ttl: 60_000 })
-    const r = await store.read(key)
-    expect(r?.ref).toBe(ref)
-    expect([...(r?.data ?? [])]).toEqual([...data])
-    expect((await store.findByRef(ref)).map((s) => s.key)).toEqual([key])
-  })
-
-  it('a session key holding a value the store did not write is an E_STORE error, not a session', async () => {
-    const key = 'f'.repeat(43)
-    const row = `${prefix}{0}:k:${key}`
-    await raw.set(row, 'hello', 'PX', 60_000)
-    await expect(store.read(key)).rejects.toMatchObject({ code: 'E_STORE' })
-    await raw.del(row)
-    await raw.hset(row, 'd', 'x', 'e', String(Date.now() + 60_000))
-    await expect(store.read(key)).rejects.toMatchObject({ code: 'E_STORE' })
-    await raw.del(row)
-  })
-
-  it("a lease held when its session was destroyed does not hold the key's next session", async () => {
-    const key = 'l'.repeat(43)
-    await put(key, 'one')
-    expect((await store.lease({ key, token: 'first', ttl: 60_000 })).ok).toBe(true)
-    expect(await store.lease({ key, token: 'second', ttl: 60_000 })).toMatchObject({ ok: false, reason: 'held' })
-    await store.destroy(key)
-    await sleep(2) // a new session of the same key has a later created time
-    await put(key, 'two')
-    expect((await store.lease({ key, token: 'second', ttl: 60_000 })).ok).toBe(true)
-    expect(await store.release(key, 'second')).toBe(true)
-    expect(await store.release(key, 'first')).toBe(false)
   })
 })

@@ -47,9 +47,9 @@ end`,
 end`,
   ],
   [
-    'pack',
-    `local function pack(created, modified, expiry, version, ref)
-  return string.format('1%013d%013d%013d%016d%03d', created, modified, expiry, version, #ref) .. ref
+    'header',
+    `local function header(created, modified, expiry, version, ref)
+  return string.format('1%013d%013d%013d%016d%03d', created, modified, expiry, version, #ref)
 end`,
   ],
   ['ref_set', `local function ref_set(tag, ref) return tag .. ':r:' .. ref end`],
@@ -117,11 +117,16 @@ function helpersFor(body: string): string {
   return used.join('\n')
 }
 
-// KEYS row; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
+// KEYS row [stage]; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
 // (empty maxAge or version: none). Small settings travel packed in one argument.
+// A large payload does not pass through Lua, where each argument and each string made costs
+// Redis about 1 µs per KB: the client SETs it (after a placeholder header and the ref) on the
+// stage key, in the same slot, just before this script, which then renames it into place
+// (data is then '').
 const WRITE = `
 local now = now_ms()
 local tag, key = split_row(KEYS[1])
+local stage = KEYS[2]
 local mode, keepArg, ttl, maxAge, want = string.match(ARGV[2], '^(%a)(k?):(%d+):(%d*):([^:]*)$')
 if not mode then return redis.error_reply('ERR sessile: malformed write options') end
 ttl = tonumber(ttl)
@@ -129,14 +134,18 @@ local ref, lease = ARGV[3] or '', ARGV[4] or ''
 local h = head(KEYS[1])
 local cur = expiry_of(h)
 local live = cur ~= nil and cur > now
-if mode == 'i' and live then return {0, 'exists'} end
-if mode == 'u' and not live then return {0, 'missing'} end
+local reason
+if mode == 'i' and live then reason = 'exists'
+elseif mode == 'u' and not live then reason = 'missing'
+elseif live and want ~= '' and version_of(h) ~= tonumber(want) then reason = 'conflict' end
+if reason then
+  if stage then redis.call('DEL', stage) end
+  return {0, reason}
+end
 local created, version = now, 1
 if live then
-  version = version_of(h)
-  if want ~= '' and version ~= tonumber(want) then return {0, 'conflict'} end
   created = created_of(h)
-  version = version + 1
+  version = version_of(h) + 1
 end
 local expiry
 local keep = live and mode == 'u' and keepArg == 'k'
@@ -152,15 +161,20 @@ else
     keep = true
   end
 end
--- The SET comes first: Redis checks maxmemory at a script's first write only, so the first write
--- must be the one that grows memory (a full Redis then refuses the whole write).
-local value = pack(created, now, expiry, version, ref) .. ARGV[1]
-if keep then
-  redis.call('SET', KEYS[1], value, 'KEEPTTL')
+-- The row is written first: Redis checks maxmemory at a script's first write only, so the first
+-- write must be the one that grows memory (a full Redis then refuses the whole write). A staged
+-- payload grew memory with its own SET, which a full Redis refused; RENAME then finds no stage.
+local head_now = header(created, now, expiry, version, ref)
+if stage then
+  redis.call('RENAME', stage, KEYS[1])
+  redis.call('SETRANGE', KEYS[1], 0, head_now)
+  redis.call('PEXPIREAT', KEYS[1], expiry)
+elseif keep then
+  redis.call('SET', KEYS[1], head_now .. ref .. ARGV[1], 'KEEPTTL')
 else
-  redis.call('SET', KEYS[1], value, 'PXAT', expiry)
-  redis.call('ZADD', tag .. ':exp', expiry, key)
+  redis.call('SET', KEYS[1], head_now .. ref .. ARGV[1], 'PXAT', expiry)
 end
+if not keep then redis.call('ZADD', tag .. ':exp', expiry, key) end
 if live and lease ~= '' then release(tag, key, lease) end
 if not live then redis.call('ZADD', tag .. ':keys', 0, key) end
 -- The ref index is read, not the row's old ref: a write also repairs an index entry that was lost.
