@@ -88,7 +88,8 @@ end`,
     'remove',
     `local function remove(tag, exp, keys, refOf, refs, key)
   local row = tag .. ':k:' .. key
-  local ref = redis.call('HGET', refOf, key)
+  local entry = redis.call('HGET', refOf, key)
+  local ref = entry
   if not ref then
     local h = head(row)
     if #h == HEAD then ref = row_ref(row, h) end
@@ -96,7 +97,7 @@ end`,
   end
   local owned = redis.call('DEL', row) + redis.call('ZREM', exp, key)
   redis.call('ZREM', keys, key)
-  redis.call('HDEL', refOf, key)
+  if entry then redis.call('HDEL', refOf, key) end
   if ref then drop_ref(tag, refs, key, ref) end
   return owned > 0, ref or ''
 end`,
