@@ -1,5 +1,6 @@
-// Over 300 lines on purpose: every SessionStore operation, each a few lines around its one Redis
-// command, sharing the client, the key layout and the error wrapping (scripts are in their own file).
+// Over 300 lines on purpose: every SessionStore operation, each a few lines around its one round
+// trip to Redis, sharing the client, the key layout and the error wrapping (scripts and the row
+// format are in their own files).
 
 import { isAscii } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
@@ -185,7 +186,7 @@ export class RedisStore implements SessionStore {
 
   /**
    * One command either way. Usually a plain `GET`: the row's Redis TTL is its expiry (every
-   * script that sets `e` sets `PEXPIREAT` to it, on Redis's clock), so Redis itself hides an
+   * script that sets the expiry sets `PEXPIREAT` to it, on Redis's clock), so Redis itself hides an
    * expired row, and `now` is the shard's last reading of `TIME` plus the time elapsed since,
    * measured from the send so it never runs behind Redis. At most once a second per shard the
    * read is the script, which reads `TIME` again. Why: docs/redis.md, "Reads are a plain GET".

@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: every Lua script the store runs, beside the helpers they share, so a
+// change to the row layout or an index is made and reviewed in one file.
+
 import { createHash } from 'node:crypto'
 
 /**

@@ -40,14 +40,13 @@ export function infoOf(source: string, key: string, ref: string | null, b: Uint8
 }
 
 /**
- * The data's bytes. A reply buffer that is all of its memory (large payloads) is handed on as a
- * view; one that is a slice of a larger chunk is copied, so a session does not keep the whole
- * chunk alive.
+ * The data's bytes: a view into the reply when they are at least a quarter of the memory it
+ * arrived in (holding the session then keeps at most four times its size alive, and large
+ * payloads are not copied), a copy otherwise (a small payload must not pin a whole socket chunk).
  */
 function dataOf(b: Buffer, from: number): Uint8Array {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
-    return new Uint8Array(b.buffer, from, b.byteLength - from)
-  }
+  const length = b.byteLength - from
+  if (length * 4 >= b.buffer.byteLength) return new Uint8Array(b.buffer, b.byteOffset + from, length)
   return new Uint8Array(b.subarray(from))
 }
 
