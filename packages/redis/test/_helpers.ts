@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { dbUnavailable } from '@sessile/core/testing'
 import { Redis } from 'ioredis'
+import { redisStore } from '../src/index.js'
 
 export const REDIS_URL = process.env.SESSILE_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 
@@ -35,4 +36,36 @@ export async function dropPrefix(url: string, prefix: string): Promise<void> {
   } finally {
     r.disconnect()
   }
+}
+
+/** A client that records the name of every command it sends (NOSCRIPT retries included). */
+export function recordingClient(url = REDIS_URL): { client: Redis; sent: string[] } {
+  const client = new Redis(url)
+  const sent: string[] = []
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    sent.push(command.name.toLowerCase())
+    return send(command as never, stream as never)
+  }) as typeof client.sendCommand
+  return { client, sent }
+}
+
+/**
+ * A store of one shard (every key in hash tag {0}, one reading of the clock) on a recording
+ * client, a raw client beside it, and `put` (an upsert with ref 'alice'). Call `close` in afterAll.
+ */
+export function oneShard() {
+  const prefix = uniquePrefix()
+  const { client, sent } = recordingClient()
+  const store = redisStore({ client, prefix, shards: 1, onWarning: false })
+  const raw = new Redis(REDIS_URL)
+  const put = (key: string, data: string, ttl = 60_000) =>
+    store.write({ key, data: new TextEncoder().encode(data), ref: 'alice', mode: 'upsert', ttl })
+  const close = async () => {
+    await store.close()
+    client.disconnect()
+    raw.disconnect()
+    await dropPrefix(REDIS_URL, prefix)
+  }
+  return { prefix, sent, store, raw, put, close }
 }

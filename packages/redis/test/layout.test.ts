@@ -3,34 +3,14 @@
  * their own and renamed into place, a lease in a key of its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { redisStore } from '../src/index.js'
-import { dropPrefix, REDIS_URL, reachRedis, uniquePrefix } from './_helpers.js'
+import { oneShard, reachRedis } from './_helpers.js'
 
 const reach = await reachRedis()
 
 describe.skipIf(reach.skip)('redis store: row layout', () => {
-  const prefix = uniquePrefix()
-  const client = new Redis(REDIS_URL)
-  const sent: string[] = []
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-    sent.push(command.name.toLowerCase())
-    return send(command as never, stream as never)
-  }) as typeof client.sendCommand
-  const store = redisStore({ client, prefix, shards: 1, onWarning: false })
-  const raw = new Redis(REDIS_URL)
-
-  afterAll(async () => {
-    await store.close()
-    client.disconnect()
-    raw.disconnect()
-    await dropPrefix(REDIS_URL, prefix)
-  })
-
-  const put = (key: string, data: string, ttl = 60_000) =>
-    store.write({ key, data: new TextEncoder().encode(data), ref: 'alice', mode: 'upsert', ttl })
+  const { prefix, sent, store, raw, put, close } = oneShard()
+  afterAll(close)
 
   /** Stage keys left in Redis: a write must never leave one behind. */
   async function stages(): Promise<string[]> {

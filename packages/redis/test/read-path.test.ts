@@ -3,40 +3,14 @@
  * expiry, with the script (which reads Redis's TIME) at most once a second per shard.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisStore, redisStore } from '../src/index.js'
-import { dropPrefix, REDIS_URL, reachRedis, uniquePrefix } from './_helpers.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { oneShard, reachRedis } from './_helpers.js'
 
 const reach = await reachRedis()
 
 describe.skipIf(reach.skip)('redis store: reads', () => {
-  const prefix = uniquePrefix()
-  const sent: string[] = []
-  let client: Redis
-  let store: RedisStore
-  const raw = new Redis(REDIS_URL)
-
-  beforeAll(() => {
-    client = new Redis(REDIS_URL)
-    const send = client.sendCommand.bind(client)
-    client.sendCommand = ((command: { name: string }, stream?: unknown) => {
-      sent.push(command.name.toLowerCase())
-      return send(command as never, stream as never)
-    }) as typeof client.sendCommand
-    // One shard: every key shares one reading of the clock.
-    store = redisStore({ client, prefix, shards: 1, onWarning: false })
-  })
-
-  afterAll(async () => {
-    await store.close()
-    client.disconnect()
-    raw.disconnect()
-    await dropPrefix(REDIS_URL, prefix)
-  })
-
-  const put = (key: string, data: string, ttl = 60_000) =>
-    store.write({ key, data: new TextEncoder().encode(data), ref: 'alice', mode: 'upsert', ttl })
+  const { prefix, sent, store, raw, put, close } = oneShard()
+  afterAll(close)
 
   /** The commands `fn` sent, minus the script cache's NOSCRIPT retries. */
   async function commands<T>(fn: () => Promise<T>): Promise<{ result: T; names: string[] }> {
