@@ -92,4 +92,24 @@ describe.skipIf(reach.skip)('redis store: row layout', () => {
     expect(await store.read(key)).toBeNull()
     expect(await stages()).toEqual([])
   })
+
+  it('a staged payload travels as text or as bytes by what its ref and data hold, and reads back the same', async () => {
+    const ascii = new TextEncoder().encode('{"n":"' + 'b'.repeat(5000) + '"}')
+    const binary = Uint8Array.from({ length: 5000 }, (_, i) => 0x80 + (i % 100))
+    for (const [i, [ref, data]] of (
+      [
+        ['bob', ascii],
+        [null, ascii],
+        ['bob', binary],
+        ['Zoë', ascii],
+      ] as const
+    ).entries()) {
+      const key = `s${i}`.padEnd(43, 's')
+      expect(await store.write({ key, data, ref, mode: 'insert', ttl: 60_000 })).toMatchObject({ ok: true })
+      const r = await store.read(key)
+      expect(r?.ref).toBe(ref)
+      expect(Buffer.from(r?.data ?? []).equals(Buffer.from(data))).toBe(true)
+    }
+    expect(await stages()).toEqual([])
+  })
 })
