@@ -43,11 +43,15 @@ export function infoOf(source: string, key: string, ref: string | null, b: Uint8
  * The data's bytes: a view into the reply when they are at least a quarter of the memory it
  * arrived in (holding the session then keeps at most four times its size alive, and large
  * payloads are not copied), a copy otherwise (a small payload must not pin a whole socket chunk).
+ * The copy comes from `Buffer.allocUnsafe`, Node's shared pool below 4 KiB, which costs a
+ * fraction of a typed array of its own; every byte of it is overwritten at once.
  */
 function dataOf(b: Buffer, from: number): Uint8Array {
   const length = b.byteLength - from
   if (length * 4 >= b.buffer.byteLength) return new Uint8Array(b.buffer, b.byteOffset + from, length)
-  return new Uint8Array(b.subarray(from))
+  const copy = Buffer.allocUnsafe(length)
+  b.copy(copy, 0, from)
+  return new Uint8Array(copy.buffer, copy.byteOffset, length)
 }
 
 /** A whole row as the store reports it. */
