@@ -44,13 +44,13 @@ export function isMysqlConnectionLost(error: unknown): boolean {
 }
 
 /**
- * A few tries, a moment apart: every pooled connection may have been cut at once. A caller that
- * made the first try itself (off this slower path) passes that try's error as `first`; the same
- * pause follows it as any other failed try (at least a macrotask, which lets the driver take in
- * the close before the next try).
+ * A few tries, a moment apart, while the failure is `retryable`: every pooled connection may have
+ * been cut at once. A caller that made the first try itself (off this slower path) passes that
+ * try's error as `first`; the same pause follows it as any other failed try (at least a
+ * macrotask, which lets the driver take in the close before the next try).
  */
-export async function retryOnLost<T>(
-  lost: (error: unknown) => boolean,
+export async function retryOn<T>(
+  retryable: (error: unknown) => boolean,
   run: () => Promise<T>,
   first?: { error: unknown },
 ): Promise<T> {
@@ -59,7 +59,7 @@ export async function retryOnLost<T>(
       if (attempt === 0 && first) throw first.error
       return await run()
     } catch (error) {
-      if (attempt >= 4 || !lost(error)) throw error
+      if (attempt >= 4 || !retryable(error)) throw error
       await new Promise((resolve) => setTimeout(resolve, attempt * 15))
     }
   }

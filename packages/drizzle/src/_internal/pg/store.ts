@@ -23,7 +23,7 @@ import {
 } from '@sessile/core'
 import type { SqlSessionStore } from '../../options.js'
 import { Coalescer, padKeys, pickDestroy, pickRead, readSize } from '../coalesce.js'
-import { isPgConnectionLost, isPgRetryable, retryOnLost } from '../connection-lost.js'
+import { isPgConnectionLost, isPgRetryable, retryOn } from '../connection-lost.js'
 import type { ResolvedSqlOptions } from '../options.js'
 import { Ready } from '../ready.js'
 import { type Row, toInfo, toReadResult, toRef, updateMissed } from '../rows.js'
@@ -135,7 +135,7 @@ export class PgSqlStore implements SqlSessionStore {
     retryable: (error: unknown) => boolean,
   ): Promise<Row[]> {
     try {
-      return await retryOnLost(retryable, () => this.#exec.query(text, params), { error })
+      return await retryOn(retryable, () => this.#exec.query(text, params), { error })
     } catch (e) {
       throw storeError(this.name, action, e)
     }
