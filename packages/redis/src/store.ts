@@ -34,7 +34,7 @@ import { run } from './_internal/eval.js'
 import { checkEviction } from './_internal/eviction.js'
 import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
 import { SCRIPTS, type Script } from './_internal/lua.js'
-import { expiryOf, HEAD, infoOf, rowOf } from './_internal/row.js'
+import { HEAD, infoOf, rowOf } from './_internal/row.js'
 import type { RedisClient, RedisStoreOptions } from './options.js'
 
 const SOURCE = 'redis'
@@ -212,13 +212,12 @@ export class RedisStore implements SessionStore {
     }
     return this.#send('read', () => this.client.getBuffer(row)).then((reply) => {
       if (reply === null) return null
-      const b = reply as Buffer
       // `TIME` was floored to the ms: + 1 keeps the estimate from running behind Redis.
       const now = Math.ceil(clock.at + 1 + (performance.now() - clock.sent))
+      const r = rowOf(SOURCE, key, reply as Buffer, now)
       // An expiry already past (a row Redis has not expired yet, within the clock's reading
       // error, or one that lost its TTL) is no row, as the script would say.
-      if (expiryOf(SOURCE, b) <= now) return null
-      return rowOf(SOURCE, key, b, now)
+      return r.expiry.getTime() <= now ? null : r
     })
   }
 
@@ -374,8 +373,8 @@ export class RedisStore implements SessionStore {
 
 /**
  * A Sessile store on Redis (ioredis): one Redis, or a Redis Cluster when `url` lists several
- * hosts or `cluster: true`. Every operation is one command on one slot (a Lua script, or a plain
- * `GET` for most reads), on Redis's clock.
+ * hosts or `cluster: true`. Every operation is one round trip on one slot (a Lua script, or a
+ * plain `GET` for most reads), on Redis's clock.
  *
  * @example
  * import { createSessions } from '@sessile/core'

@@ -6,6 +6,12 @@ import { type ReadResult, SessionError, type SessionInfo } from '@sessile/core'
  */
 export const HEAD = 59
 const LAYOUT = 0x31 // '1'
+// Where each header field starts; each ends where the next begins (the ref length at HEAD).
+const CREATED = 1
+const MODIFIED = 14
+const EXPIRY = 27
+const VERSION = 40
+const REF_LENGTH = 56
 
 /** Decimal digits of b[from, to), read without making a string of them. */
 function digits(b: Uint8Array, from: number, to: number): number {
@@ -20,22 +26,16 @@ function check(source: string, b: Uint8Array): void {
   }
 }
 
-/** The row's expiry (ms, Redis clock). */
-export function expiryOf(source: string, b: Uint8Array): number {
-  check(source, b)
-  return digits(b, 27, 40)
-}
-
 /** The header fields every query reports. */
 export function infoOf(source: string, key: string, ref: string | null, b: Uint8Array): SessionInfo {
   check(source, b)
   return {
     key,
     ref,
-    created: new Date(digits(b, 1, 14)),
-    modified: new Date(digits(b, 14, 27)),
-    expiry: new Date(digits(b, 27, 40)),
-    version: digits(b, 40, 56),
+    created: new Date(digits(b, CREATED, MODIFIED)),
+    modified: new Date(digits(b, MODIFIED, EXPIRY)),
+    expiry: new Date(digits(b, EXPIRY, VERSION)),
+    version: digits(b, VERSION, REF_LENGTH),
   }
 }
 
@@ -54,18 +54,18 @@ function dataOf(b: Buffer, from: number): Uint8Array {
   return new Uint8Array(copy.buffer, copy.byteOffset, length)
 }
 
-/** A whole row as the store reports it. */
+/** A whole row as the store reports it (the same header fields as {@link infoOf}). */
 export function rowOf(source: string, key: string, b: Buffer, now: number): ReadResult {
   check(source, b)
-  const n = digits(b, 56, 59)
+  const n = digits(b, REF_LENGTH, HEAD)
   return {
     key,
     data: dataOf(b, HEAD + n),
     ref: n === 0 ? null : b.toString('utf8', HEAD, HEAD + n),
-    created: new Date(digits(b, 1, 14)),
-    modified: new Date(digits(b, 14, 27)),
-    expiry: new Date(digits(b, 27, 40)),
-    version: digits(b, 40, 56),
+    created: new Date(digits(b, CREATED, MODIFIED)),
+    modified: new Date(digits(b, MODIFIED, EXPIRY)),
+    expiry: new Date(digits(b, EXPIRY, VERSION)),
+    version: digits(b, VERSION, REF_LENGTH),
     now: new Date(now),
   }
 }
