@@ -124,9 +124,9 @@ function helpersFor(body: string): string {
 // KEYS row [stage]; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
 // (empty maxAge or version: none). Small settings travel packed in one argument.
 // A large payload does not pass through Lua, where each argument and each string made costs
-// Redis about 1 µs per KB: the client SETs it (after a placeholder header and the ref) on the
-// stage key, in the same slot, just before this script, which then renames it into place
-// (data is then '').
+// Redis time in proportion to its size (docs/redis.md): the client SETs it (after a placeholder
+// header and the ref) on the stage key, in the same slot, just before this script, which then
+// renames it into place (data is then '').
 const WRITE = `
 local now = now_ms()
 local tag, key = split_row(KEYS[1])
