@@ -112,4 +112,29 @@ describe.skipIf(reach.skip)('redis store: row layout', () => {
     }
     expect(await stages()).toEqual([])
   })
+
+  it('updates that keep the expiry still move the ref index and the lease, whichever of them the row had', async () => {
+    const key = 'r'.repeat(43)
+    const refOf = `${prefix}{0}:ref`
+    const data = new TextEncoder().encode('{"n":1}')
+    const keep = (ref: string | null, lease?: string) =>
+      store.write({ key, data, ref, mode: 'update', ttl: 60_000, keepExpiry: true, lease })
+    await store.write({ key, data, ref: null, mode: 'insert', ttl: 60_000 })
+    const expiry = (await store.read(key))?.expiry.getTime()
+    // No ref before or after: nothing to index.
+    expect(await keep(null)).toMatchObject({ ok: true, version: 2 })
+    expect(await raw.hexists(refOf, key)).toBe(0)
+    // A ref given to a row without one is indexed.
+    expect(await keep('carol')).toMatchObject({ ok: true, version: 3 })
+    expect((await store.findByRef('carol')).map((s) => s.key)).toEqual([key])
+    // A ref taken away is unindexed.
+    expect(await keep(null)).toMatchObject({ ok: true, version: 4 })
+    expect(await store.findByRef('carol')).toEqual([])
+    expect(await raw.hexists(refOf, key)).toBe(0)
+    // A lease is released by the same write, ref or not.
+    expect((await store.lease({ key, token: 'tok', ttl: 60_000 })).ok).toBe(true)
+    expect(await keep(null, 'tok')).toMatchObject({ ok: true, version: 5 })
+    expect((await store.lease({ key, token: 'other', ttl: 60_000 })).ok).toBe(true)
+    expect((await store.read(key))?.expiry.getTime()).toBe(expiry)
+  })
 })
