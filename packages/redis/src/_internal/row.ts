@@ -39,16 +39,25 @@ export function infoOf(source: string, key: string, ref: string | null, b: Uint8
   }
 }
 
+/** The most one socket read in Node holds, and the least payload that may keep one alive. */
+const SOCKET_READ = 64 * 1024
+const VIEW_MIN = 4 * 1024
+
 /**
- * The data's bytes: a view into the reply when they are at least a quarter of the memory it
- * arrived in (holding the session then keeps at most four times its size alive, and large
- * payloads are not copied), a copy otherwise (a small payload must not pin a whole socket chunk).
+ * The data's bytes: a view into the reply when holding the session keeps little else alive (the
+ * data is at least a quarter of the memory it arrived in, or at least 4 KiB of one socket read, so
+ * at most 16 times its size), else a copy: a small payload must not pin a socket read, nor any
+ * payload the reply parser's pool of several MB. Views spare large payloads a buffer of their own
+ * outside V8's heap, whose growth sets off full garbage collections.
  * The copy comes from `Buffer.allocUnsafe`, Node's shared pool below 4 KiB, which costs a
  * fraction of a typed array of its own; every byte of it is overwritten at once.
  */
 function dataOf(b: Buffer, from: number): Uint8Array {
   const length = b.byteLength - from
-  if (length * 4 >= b.buffer.byteLength) return new Uint8Array(b.buffer, b.byteOffset + from, length)
+  const memory = b.buffer.byteLength
+  if (length * 4 >= memory || (length >= VIEW_MIN && memory <= SOCKET_READ)) {
+    return new Uint8Array(b.buffer, b.byteOffset + from, length)
+  }
   const copy = Buffer.allocUnsafe(length)
   b.copy(copy, 0, from)
   return new Uint8Array(copy.buffer, copy.byteOffset, length)
