@@ -99,6 +99,24 @@ function stageValue(ref: string | null, d: Uint8Array): string | Buffer {
   ])
 }
 
+interface Corkable {
+  cork(): void
+  uncork(): void
+}
+
+/**
+ * The socket of a standalone client that writes each command at once (status `ready`), so that
+ * commands sent together can be corked into one write. A cluster client routes each command to a
+ * node's own socket, and a client that is not ready queues commands: both are left alone.
+ */
+function socketOf(client: RedisClient): Corkable | undefined {
+  const c = client as unknown as { status?: unknown; stream?: Partial<Corkable> }
+  const stream = c.status === 'ready' ? c.stream : undefined
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
+    ? (stream as Corkable)
+    : undefined
+}
+
 /** A session store on one Redis or a Redis Cluster (ioredis). See {@link redisStore}. */
 export class RedisStore implements SessionStore {
   readonly name = SOURCE
@@ -236,9 +254,16 @@ export class RedisStore implements SessionStore {
       // the row and renames the stage into place (or deletes it).
       const stage = `${s.tag}:t:${this.#stageId}${(this.#stages++).toString(36)}`
       const value = stageValue(req.ref, req.data)
-      const set = this.#send('write', () => this.client.set(stage, value, 'PX', STAGE_TTL_MS))
-      const run = this.#run('write', SCRIPTS.write, [row, stage], args)
-      reply = Promise.all([set, run]).then(([, r]) => r)
+      // Corked, the two leave in one write: Redis then reads, runs and answers both in one pass.
+      const socket = socketOf(this.client)
+      socket?.cork()
+      try {
+        const set = this.#send('write', () => this.client.set(stage, value, 'PX', STAGE_TTL_MS))
+        const run = this.#run('write', SCRIPTS.write, [row, stage], args)
+        reply = Promise.all([set, run]).then(([, r]) => r)
+      } finally {
+        socket?.uncork()
+      }
     } else reply = this.#run('write', SCRIPTS.write, [row], args)
     const r = (await reply) as Reply[]
     if (r[0] === 1) return { ok: true, version: num(r[1]), expiry: new Date(num(r[2])) }

@@ -52,7 +52,7 @@ export function recordingClient(url = REDIS_URL): { client: Redis; sent: string[
 
 /**
  * A store of one shard (every key in hash tag {0}, one reading of the clock) on a recording
- * client, a raw client beside it, and `put` (an upsert with ref 'alice'). Call `close` in afterAll.
+ * client (also returned), a raw client beside it, and `put` (an upsert with ref 'alice'). Call `close` in afterAll.
  */
 export function oneShard() {
   const prefix = uniquePrefix()
@@ -67,5 +67,5 @@ export function oneShard() {
     raw.disconnect()
     await dropPrefix(REDIS_URL, prefix)
   }
-  return { prefix, sent, store, raw, put, close }
+  return { prefix, sent, store, client, raw, put, close }
 }
