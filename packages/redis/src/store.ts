@@ -29,7 +29,7 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '@sessile/core'
-import { makeClient } from './_internal/connect.js'
+import { makeClient, socketOf } from './_internal/connect.js'
 import { run } from './_internal/eval.js'
 import { checkEviction } from './_internal/eviction.js'
 import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
@@ -97,24 +97,6 @@ function stageValue(ref: string | null, d: Uint8Array): string | Buffer {
     Buffer.from(ref ?? '', 'utf8'),
     Buffer.from(d.buffer, d.byteOffset, d.byteLength),
   ])
-}
-
-interface Corkable {
-  cork(): void
-  uncork(): void
-}
-
-/**
- * The socket of a standalone client that writes each command at once (status `ready`), so that
- * commands sent together can be corked into one write. A cluster client routes each command to a
- * node's own socket, and a client that is not ready queues commands: both are left alone.
- */
-function socketOf(client: RedisClient): Corkable | undefined {
-  const c = client as unknown as { status?: unknown; stream?: Partial<Corkable> }
-  const stream = c.status === 'ready' ? c.stream : undefined
-  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
-    ? (stream as Corkable)
-    : undefined
 }
 
 /** A session store on one Redis or a Redis Cluster (ioredis). See {@link redisStore}. */
@@ -248,26 +230,29 @@ export class RedisStore implements SessionStore {
     const args: (string | Buffer)[] = [staged ? '' : payloadArg(req.data), opts]
     if (req.ref !== null || req.lease !== undefined) args.push(req.ref ?? '')
     if (req.lease !== undefined) args.push(req.lease)
-    let reply: Promise<Reply>
-    if (staged) {
-      // Two commands in one round trip: the payload on a stage key, then the script that checks
-      // the row and renames the stage into place (or deletes it).
-      const stage = `${s.tag}:t:${this.#stageId}${(this.#stages++).toString(36)}`
-      const value = stageValue(req.ref, req.data)
-      // Corked, the two leave in one write: Redis then reads, runs and answers both in one pass.
-      const socket = socketOf(this.client)
-      socket?.cork()
-      try {
-        const set = this.#send('write', () => this.client.set(stage, value, 'PX', STAGE_TTL_MS))
-        const run = this.#run('write', SCRIPTS.write, [row, stage], args)
-        reply = Promise.all([set, run]).then(([, r]) => r)
-      } finally {
-        socket?.uncork()
-      }
-    } else reply = this.#run('write', SCRIPTS.write, [row], args)
+    const reply = staged ? this.#staged(s, row, req, args) : this.#run('write', SCRIPTS.write, [row], args)
     const r = (await reply) as Reply[]
     if (r[0] === 1) return { ok: true, version: num(r[1]), expiry: new Date(num(r[2])) }
     return { ok: false, reason: str(r[1]) as 'exists' | 'missing' | 'conflict' }
+  }
+
+  /**
+   * Two commands in one round trip: the payload on a stage key, then the script that checks the
+   * row and renames the stage into place (or deletes it). Corked, the two leave in one write, and
+   * Redis reads, runs and answers both in one pass.
+   */
+  #staged(s: ShardKeys, row: string, req: WriteRequest, args: (string | Buffer)[]): Promise<Reply> {
+    const stage = `${s.tag}:t:${this.#stageId}${(this.#stages++).toString(36)}`
+    const value = stageValue(req.ref, req.data)
+    const socket = socketOf(this.client)
+    socket?.cork()
+    try {
+      const set = this.#send('write', () => this.client.set(stage, value, 'PX', STAGE_TTL_MS))
+      const run = this.#run('write', SCRIPTS.write, [row, stage], args)
+      return Promise.all([set, run]).then(([, r]) => r)
+    } finally {
+      socket?.uncork()
+    }
   }
 
   async touch(req: TouchRequest): Promise<boolean> {

@@ -57,3 +57,21 @@ export function makeClient(options: RedisStoreOptions): { client: RedisClient; o
   const client = new Redis(urls[0] as string, { maxRetriesPerRequest: 3, ...options.redisOptions })
   return { client, owned: true }
 }
+
+interface Corkable {
+  cork(): void
+  uncork(): void
+}
+
+/**
+ * The socket of a standalone client that writes each command at once (status `ready`), so that
+ * commands sent together can be corked into one write. A cluster client routes each command to a
+ * node's own socket, and a client that is not ready queues commands: both are left alone.
+ */
+export function socketOf(client: RedisClient): Corkable | undefined {
+  const c = client as unknown as { status?: unknown; stream?: Partial<Corkable> }
+  const stream = c.status === 'ready' ? c.stream : undefined
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
+    ? (stream as Corkable)
+    : undefined
+}
