@@ -64,13 +64,17 @@ end`,
   return string.sub(row, 1, close), string.sub(row, close + 4)
 end`,
   ],
+  // A lease's value: the created time of the row it holds (13), its expiry (13), the token.
+  ['lease_created', `local function lease_created(l) return tonumber(string.sub(l, 1, 13)) end`],
+  ['lease_expiry', `local function lease_expiry(l) return tonumber(string.sub(l, 14, 26)) end`],
+  ['lease_token', `local function lease_token(l) return string.sub(l, 27) end`],
   // Release the lease of a key if this token holds it; returns the lease's value.
   [
     'release',
     `local function release(tag, key, token)
   local lk = tag .. ':l:' .. key
   local l = redis.call('GET', lk)
-  if l and string.sub(l, 27) == token then
+  if l and lease_token(l) == token then
     redis.call('DEL', lk)
     return l
   end
@@ -238,14 +242,14 @@ local e = expiry_of(r)
 if not e or e <= now then return {'missing'} end
 local tag, key = split_row(KEYS[1])
 local lk = tag .. ':l:' .. key
-local created = string.sub(r, 2, 14)
+local created = created_of(r)
 local l = redis.call('GET', lk)
-if l and string.sub(l, 1, 13) == created and string.sub(l, 27) ~= ARGV[1] then
-  local le = tonumber(string.sub(l, 14, 26))
+if l and lease_created(l) == created and lease_token(l) ~= ARGV[1] then
+  local le = lease_expiry(l)
   if le > now then return {'held', le - now} end
 end
 local le = now + tonumber(ARGV[2])
-redis.call('SET', lk, created .. string.format('%013d', le) .. ARGV[1], 'PXAT', le)
+redis.call('SET', lk, string.format('%013d%013d', created, le) .. ARGV[1], 'PXAT', le)
 return {'ok', now, r}
 `
 
@@ -255,8 +259,8 @@ local tag, key = split_row(KEYS[1])
 local l = release(tag, key, ARGV[1])
 if not l then return 0 end
 local h = head(KEYS[1])
-if #h < HEAD or string.sub(h, 2, 14) ~= string.sub(l, 1, 13) then return 0 end
-if tonumber(string.sub(l, 14, 26)) > now_ms() then return 1 end
+if #h < HEAD or created_of(h) ~= lease_created(l) then return 0 end
+if lease_expiry(l) > now_ms() then return 1 end
 return 0
 `
 
