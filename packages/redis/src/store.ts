@@ -29,7 +29,7 @@ import {
   type WriteRequest,
   type WriteResult,
 } from '@sessile/core'
-import { makeClient, socketOf } from './_internal/connect.js'
+import { makeClient, socketsOf } from './_internal/connect.js'
 import { run } from './_internal/eval.js'
 import { checkEviction } from './_internal/eviction.js'
 import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
@@ -244,14 +244,14 @@ export class RedisStore implements SessionStore {
   #staged(s: ShardKeys, row: string, req: WriteRequest, args: (string | Buffer)[]): Promise<Reply> {
     const stage = `${s.tag}:t:${this.#stageId}${(this.#stages++).toString(36)}`
     const value = stageValue(req.ref, req.data)
-    const socket = socketOf(this.client)
-    socket?.cork()
+    const sockets = socketsOf(this.client)
+    for (const socket of sockets) socket.cork()
     try {
       const set = this.#send('write', () => this.client.set(stage, value, 'PX', STAGE_TTL_MS))
       const run = this.#run('write', SCRIPTS.write, [row, stage], args)
       return Promise.all([set, run]).then(([, r]) => r)
     } finally {
-      socket?.uncork()
+      for (const socket of sockets) socket.uncork()
     }
   }
 

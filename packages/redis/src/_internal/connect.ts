@@ -63,15 +63,33 @@ interface Corkable {
   uncork(): void
 }
 
-/**
- * The socket of a standalone client that writes each command at once (status `ready`), so that
- * commands sent together can be corked into one write. A cluster client routes each command to a
- * node's own socket, and a client that is not ready queues commands: both are left alone.
- */
-export function socketOf(client: RedisClient): Corkable | undefined {
-  const c = client as unknown as { status?: unknown; stream?: Partial<Corkable> }
-  const stream = c.status === 'ready' ? c.stream : undefined
-  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
-    ? (stream as Corkable)
+interface Node {
+  status?: unknown
+  stream?: Partial<Corkable>
+}
+
+const ready = (n: Node): Corkable | undefined =>
+  n.status === 'ready' && typeof n.stream?.cork === 'function' && typeof n.stream.uncork === 'function'
+    ? (n.stream as Corkable)
     : undefined
+
+/**
+ * The sockets to cork so that commands sent together to one slot leave in one write: a standalone
+ * client's own, or every ready master's of a cluster (the commands go to one of them; corking the
+ * others costs nothing). Commands are written at once only by a ready client; one that is not
+ * ready queues them, and is left alone.
+ */
+export function socketsOf(client: RedisClient): Corkable[] {
+  const c = client as unknown as Node & { isCluster?: unknown; nodes?: (role: 'master') => Node[] }
+  if (c.isCluster !== true) {
+    const s = ready(c)
+    return s ? [s] : []
+  }
+  if (c.status !== 'ready' || typeof c.nodes !== 'function') return []
+  const out: Corkable[] = []
+  for (const n of c.nodes('master')) {
+    const s = ready(n)
+    if (s) out.push(s)
+  }
+  return out
 }

@@ -1,0 +1,57 @@
+import type { Cluster } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { redisStore } from '../../src/index.js'
+import { uniquePrefix } from '../_helpers.js'
+import { CLUSTER_NODES, dropClusterPrefix, reachCluster } from './_cluster.js'
+
+const reach = await reachCluster()
+const prefix = uniquePrefix()
+afterAll(async () => {
+  if (!reach.skip) await dropClusterPrefix(prefix)
+})
+
+type Write = (this: unknown, ...args: unknown[]) => unknown
+type Socket = { _write: Write; _writev: Write }
+
+describe.skipIf(reach.skip)('staged writes on a cluster', () => {
+  it("a staged payload and its script leave in one write to the slot's master", async () => {
+    const store = redisStore({ url: CLUSTER_NODES, prefix })
+    const key = 'c'.repeat(43)
+    const data = new TextEncoder().encode(`{"n":"${'d'.repeat(5000)}"}`)
+    const restore: (() => void)[] = []
+    try {
+      expect(await store.write({ key, data, ref: null, mode: 'insert', ttl: 60_000 })).toMatchObject({
+        ok: true,
+      })
+      // Every master's socket, counted: the update must reach one of them, in one write.
+      const writes = new Map<number, number[]>()
+      for (const node of (store.client as Cluster).nodes('master')) {
+        const socket = node.stream as unknown as Socket
+        const seen: number[] = []
+        writes.set(node.options.port ?? 0, seen)
+        const { _write, _writev } = socket
+        socket._write = function (...a: unknown[]) {
+          seen.push(1)
+          return _write.apply(this, a)
+        }
+        socket._writev = function (...a: unknown[]) {
+          seen.push((a[0] as unknown[]).length)
+          return _writev.apply(this, a)
+        }
+        restore.push(() => {
+          socket._write = _write
+          socket._writev = _writev
+        })
+      }
+      expect(await store.write({ key, data, ref: null, mode: 'update', ttl: 60_000 })).toMatchObject({
+        ok: true,
+      })
+      const used = [...writes.values()].filter((w) => w.length > 0)
+      expect(used).toEqual([[2]])
+      expect(Buffer.from((await store.read(key))?.data ?? []).equals(Buffer.from(data))).toBe(true)
+    } finally {
+      for (const r of restore) r()
+      await store.close()
+    }
+  })
+})
