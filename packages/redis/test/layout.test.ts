@@ -9,7 +9,7 @@ import { oneShard, reachRedis } from './_helpers.js'
 const reach = await reachRedis()
 
 describe.skipIf(reach.skip)('redis store: row layout', () => {
-  const { prefix, sent, store, client, raw, put, close } = oneShard()
+  const { prefix, sent, store, raw, put, close } = oneShard()
   afterAll(close)
 
   /** Stage keys left in Redis: a write must never leave one behind. */
@@ -110,35 +110,6 @@ describe.skipIf(reach.skip)('redis store: row layout', () => {
       expect(r?.ref).toBe(ref)
       expect(Buffer.from(r?.data ?? []).equals(Buffer.from(data))).toBe(true)
     }
-    expect(await stages()).toEqual([])
-  })
-
-  it('a staged payload and its script leave in one socket write', async () => {
-    const key = 'w'.repeat(43)
-    const data = new TextEncoder().encode('{"n":"' + 'c'.repeat(5000) + '"}')
-    await store.write({ key, data, ref: null, mode: 'insert', ttl: 60_000 })
-    type Write = (this: unknown, ...args: unknown[]) => unknown
-    const socket = client.stream as unknown as { _write: Write; _writev: Write }
-    const writes: number[] = []
-    const { _write, _writev } = socket
-    socket._write = function (...a: unknown[]) {
-      writes.push(1)
-      return _write.apply(this, a)
-    }
-    socket._writev = function (...a: unknown[]) {
-      writes.push((a[0] as unknown[]).length)
-      return _writev.apply(this, a)
-    }
-    try {
-      expect(await store.write({ key, data, ref: null, mode: 'update', ttl: 60_000 })).toMatchObject({
-        ok: true,
-      })
-    } finally {
-      socket._write = _write
-      socket._writev = _writev
-    }
-    // One write of both commands (the stage's SET, then the script).
-    expect(writes).toEqual([2])
     expect(await stages()).toEqual([])
   })
 
