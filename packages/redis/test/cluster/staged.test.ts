@@ -15,7 +15,8 @@ type Socket = { _write: Write; _writev: Write }
 
 describe.skipIf(reach.skip)('staged writes on a cluster', () => {
   it("a staged payload and its script leave in one write to the slot's master", async () => {
-    const store = redisStore({ url: CLUSTER_NODES, prefix })
+    // No eviction check: its commands to every master would land among the counted writes.
+    const store = redisStore({ url: CLUSTER_NODES, prefix, onWarning: false })
     const key = 'c'.repeat(43)
     const data = new TextEncoder().encode(`{"n":"${'d'.repeat(5000)}"}`)
     const restore: (() => void)[] = []
@@ -23,10 +24,13 @@ describe.skipIf(reach.skip)('staged writes on a cluster', () => {
       expect(await store.write({ key, data, ref: null, mode: 'insert', ttl: 60_000 })).toMatchObject({
         ok: true,
       })
-      // Every master's socket, counted: the update must reach one of them, in one write.
+      // Every connected node's socket, counted (the insert connected the slot's master): the update
+      // must reach one of them, in one write.
       const writes = new Map<number, number[]>()
       for (const node of (store.client as Cluster).nodes('master')) {
-        const socket = node.stream as unknown as Socket
+        // A node the failover suite restarted may not be connected again: it takes no write.
+        const socket = node.stream as unknown as Socket | undefined
+        if (!socket) continue
         const seen: number[] = []
         writes.set(node.options.port ?? 0, seen)
         const { _write, _writev } = socket
