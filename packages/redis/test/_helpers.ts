@@ -69,3 +69,30 @@ export function oneShard() {
   }
   return { prefix, sent, store, client, raw, put, close }
 }
+
+type Write = (this: unknown, ...args: unknown[]) => unknown
+
+/**
+ * Count a socket's writes from now on: 1 per plain write, the number of chunks per gathered one
+ * (corked commands). `restore` puts the socket's own methods back.
+ */
+export function countWrites(socket: unknown): { writes: number[]; restore: () => void } {
+  const s = socket as { _write: Write; _writev: Write }
+  const writes: number[] = []
+  const { _write, _writev } = s
+  s._write = function (...a: unknown[]) {
+    writes.push(1)
+    return _write.apply(this, a)
+  }
+  s._writev = function (...a: unknown[]) {
+    writes.push((a[0] as unknown[]).length)
+    return _writev.apply(this, a)
+  }
+  return {
+    writes,
+    restore: () => {
+      s._write = _write
+      s._writev = _writev
+    },
+  }
+}

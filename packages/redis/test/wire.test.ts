@@ -1,30 +1,25 @@
 /** What leaves the client's socket: commands sent together go in one write. */
 import { afterAll, describe, expect, it } from 'vitest'
 import { redisStore } from '../src/index.js'
-import { dropPrefix, oneShard, REDIS_URL, reachRedis, recordingClient, uniquePrefix } from './_helpers.js'
+import {
+  countWrites,
+  dropPrefix,
+  oneShard,
+  REDIS_URL,
+  reachRedis,
+  recordingClient,
+  uniquePrefix,
+} from './_helpers.js'
 
 const reach = await reachRedis()
 
-type Write = (this: unknown, ...args: unknown[]) => unknown
-
-/** The socket writes `work` causes: 1 per plain write, the number of chunks per gathered one. */
+/** The socket writes `work` causes. */
 async function writesOf(socket: unknown, work: () => Promise<unknown>): Promise<number[]> {
-  const s = socket as { _write: Write; _writev: Write }
-  const writes: number[] = []
-  const { _write, _writev } = s
-  s._write = function (...a: unknown[]) {
-    writes.push(1)
-    return _write.apply(this, a)
-  }
-  s._writev = function (...a: unknown[]) {
-    writes.push((a[0] as unknown[]).length)
-    return _writev.apply(this, a)
-  }
+  const { writes, restore } = countWrites(socket)
   try {
     await work()
   } finally {
-    s._write = _write
-    s._writev = _writev
+    restore()
   }
   return writes
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { redisStore } from '../../src/index.js'
-import { uniquePrefix } from '../_helpers.js'
+import { countWrites, uniquePrefix } from '../_helpers.js'
 import { CLUSTER_NODES, dropClusterPrefix, reachCluster } from './_cluster.js'
 
 const reach = await reachCluster()
@@ -9,9 +9,6 @@ const prefix = uniquePrefix()
 afterAll(async () => {
   if (!reach.skip) await dropClusterPrefix(prefix)
 })
-
-type Write = (this: unknown, ...args: unknown[]) => unknown
-type Socket = { _write: Write; _writev: Write }
 
 describe.skipIf(reach.skip)('staged writes on a cluster', () => {
   it("a staged payload and its script leave in one write to the slot's master", async () => {
@@ -24,28 +21,16 @@ describe.skipIf(reach.skip)('staged writes on a cluster', () => {
       expect(await store.write({ key, data, ref: null, mode: 'insert', ttl: 60_000 })).toMatchObject({
         ok: true,
       })
-      // Every connected node's socket, counted (the insert connected the slot's master): the update
+      // Every connected master's socket, counted (the insert connected the slot's master): the update
       // must reach one of them, in one write.
       const writes = new Map<number, number[]>()
       for (const node of (store.client as Cluster).nodes('master')) {
         // A node the failover suite restarted may not be connected again: it takes no write.
-        const socket = node.stream as unknown as Socket | undefined
+        const socket = node.stream
         if (!socket) continue
-        const seen: number[] = []
-        writes.set(node.options.port ?? 0, seen)
-        const { _write, _writev } = socket
-        socket._write = function (...a: unknown[]) {
-          seen.push(1)
-          return _write.apply(this, a)
-        }
-        socket._writev = function (...a: unknown[]) {
-          seen.push((a[0] as unknown[]).length)
-          return _writev.apply(this, a)
-        }
-        restore.push(() => {
-          socket._write = _write
-          socket._writev = _writev
-        })
+        const counted = countWrites(socket)
+        writes.set(node.options.port ?? 0, counted.writes)
+        restore.push(counted.restore)
       }
       expect(await store.write({ key, data, ref: null, mode: 'update', ttl: 60_000 })).toMatchObject({
         ok: true,
