@@ -51,6 +51,8 @@ export const config = {
    * contender, interleaved with this build's, to measure a change before and after.
    */
   sqliteBaseline: env.BENCH_SQLITE_BASELINE || undefined,
+  /** Another build's @sessile/redis entry (a path), run beside this one's with no target. */
+  redisBaseline: env.BENCH_REDIS_BASELINE || undefined,
   /** Regex filter on contender names, e.g. BENCH_ONLY=pg */
   only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : null,
   /** Where the report goes; empty string disables writing. */

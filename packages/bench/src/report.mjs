@@ -36,6 +36,8 @@ export function storeOpsSection(results, targets) {
   ]) {
     if (!results.some((r) => r.db === db)) continue
     out.push(`#### ${title}: ops/s (p50 / p99 ms)\n`)
+    // BENCH_REDIS_BASELINE: another build's store, shown beside this one's; it sets no target.
+    const withBaseline = results.some((r) => r.db === db && r.kind === 'baseline')
     const rows = []
     for (const size of sizes)
       for (const c of concs)
@@ -71,6 +73,7 @@ export function storeOpsSection(results, targets) {
             fmtRatio(sr),
             fmtRatio(ratio(mgr, peer)),
             fmtRatio(ratio(mgr, raw)),
+            ...(withBaseline ? [fmtRatio(ratio(find(db, 'baseline', size, c, op), raw))] : []),
           ])
         }
     out.push(
@@ -87,6 +90,7 @@ export function storeOpsSection(results, targets) {
           'store / raw',
           'manager / peer',
           'manager / raw',
+          ...(withBaseline ? ['baseline store / raw'] : []),
         ],
         rows,
       ),

@@ -154,6 +154,8 @@ const baselineSqliteStore = config.sqliteBaseline
   ? (await import(config.sqliteBaseline)).sqliteStore
   : undefined
 
+const baselineRedisStore = config.redisBaseline ? (await import(config.redisBaseline)).redisStore : undefined
+
 /** Raw better-sqlite3 prepared statements on a WAL file (the settings the store uses): the SQLite floor. */
 function rawSqlite() {
   const table = uniqueTable('bench_raw_sqlite')
@@ -505,8 +507,10 @@ async function dropSessileTable(store) {
 const pgS = () => pgStore({ url: config.pgUrl, table: uniqueTable('bench_sessile_pg'), max: config.pool })
 // The store's own client has the same settings as the raw and connect-redis ones (one connection,
 // maxRetriesPerRequest 3).
-const redisS = () =>
-  redisStore({ url: config.redisUrl, prefix: `${uniqueTable('bench_sessile_redis')}:`, onWarning: false })
+const redisS =
+  (make = redisStore) =>
+  () =>
+    make({ url: config.redisUrl, prefix: `${uniqueTable('bench_sessile_redis')}:`, onWarning: false })
 const myS = () =>
   mysqlStore({ url: config.mysqlUrl, table: uniqueTable('bench_sessile_my'), connectionLimit: config.pool })
 
@@ -523,8 +527,16 @@ export function storeContenders() {
     sessileManager('Sessile mysql (manager)', 'mysql', myS),
     rawRedis(),
     connectRedis(),
-    sessileStore('Sessile redis (store)', 'redis', redisS),
-    sessileManager('Sessile redis (manager)', 'redis', redisS),
+    sessileStore('Sessile redis (store)', 'redis', redisS()),
+    sessileManager('Sessile redis (manager)', 'redis', redisS()),
+    ...(baselineRedisStore
+      ? [
+          {
+            ...sessileStore('Sessile redis (store, baseline build)', 'redis', redisS(baselineRedisStore)),
+            kind: 'baseline',
+          },
+        ]
+      : []),
     rawPglite(),
     sessileStore('Sessile PGlite (store)', 'pglite', () =>
       pgliteStore({ table: uniqueTable('bench_sessile_pgl') }),

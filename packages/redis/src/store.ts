@@ -247,9 +247,11 @@ export class RedisStore implements SessionStore {
     if (req.ref !== null || req.lease !== undefined) args.push(req.ref ?? '')
     if (req.lease !== undefined) args.push(req.lease)
     const reply = staged ? this.#staged(s, row, req, args) : this.#run('write', SCRIPTS.write, [row], args)
-    const r = (await reply) as Reply[]
-    if (r[0] === 1) return { ok: true, version: num(r[1]), expiry: new Date(num(r[2])) }
-    return { ok: false, reason: str(r[1]) as 'exists' | 'missing' | 'conflict' }
+    const r = str(await reply)
+    const colon = r.indexOf(':')
+    if (colon > 0)
+      return { ok: true, version: Number(r.slice(0, colon)), expiry: new Date(Number(r.slice(colon + 1))) }
+    return { ok: false, reason: r as 'exists' | 'missing' | 'conflict' }
   }
 
   /**
@@ -303,8 +305,8 @@ export class RedisStore implements SessionStore {
     validateKey(SOURCE, key)
     validateDestroyHint(SOURCE, hint)
     const s = this.#shard(key)
-    const r = (await this.#run('destroy', SCRIPTS.destroy, [rowKey(s.tag, key)], [])) as Reply[]
-    return r.length === 0 ? null : { key, ref: refOf(r[0]) }
+    const r = await this.#run('destroy', SCRIPTS.destroy, [rowKey(s.tag, key)], [])
+    return r === null ? null : { key, ref: refOf(r) }
   }
 
   async sweep(limit: number): Promise<SessionRef[]> {

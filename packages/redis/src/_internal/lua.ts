@@ -55,6 +55,10 @@ end`,
   return string.format('1%013d%013d%013d%016d%03d', created, modified, expiry, version, #ref)
 end`,
   ],
+  // Writes and destroys answer with a string, not a table: on Redis 7.0 a script's table reply
+  // costs far more after a request of over 16 KiB on the same connection (a staged payload), a
+  // string or an integer reply does not (docs/redis.md, "Replies").
+  ['wrote', `local function wrote(version, expiry) return string.format('%d:%d', version, expiry) end`],
   ['ref_set', `local function ref_set(tag, ref) return tag .. ':r:' .. ref end`],
   // A row key is <tag>:k:<key>, and a tag ends at its only '}' (prefixes cannot hold braces).
   [
@@ -125,7 +129,8 @@ function helpersFor(body: string): string {
   return used.join('\n')
 }
 
-// KEYS row [stage]; ARGV data opts [ref [lease]], opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
+// KEYS row [stage]; ARGV data opts [ref [lease]]; returns 'version:expiry', or the reason it
+// refused ('exists', 'missing', 'conflict'). Opts = <mode i|u|s><k if keepExpiry>:<ttl>:<maxAge>:<version>
 // (empty maxAge or version: none). Small settings travel packed in one argument.
 // A large payload does not pass through Lua, where each argument and each string made costs
 // Redis time in proportion to its size (docs/redis.md): the client SETs it (after a placeholder
@@ -147,7 +152,7 @@ elseif mode == 'u' and not live then reason = 'missing'
 elseif live and want ~= '' and version_of(h) ~= tonumber(want) then reason = 'conflict' end
 if reason then
   if stage then redis.call('DEL', stage) end
-  return {0, reason}
+  return reason
 end
 local created, version = now, 1
 if live then
@@ -183,7 +188,7 @@ else
 end
 -- An update that keeps the expiry of a row without a ref, gives none and holds no lease
 -- (the most common write) has no index to change.
-if keep and ref == '' and lease == '' and string.sub(h, 57, 59) == '000' then return {1, version, expiry} end
+if keep and ref == '' and lease == '' and string.sub(h, 57, 59) == '000' then return wrote(version, expiry) end
 local tag, key = split_row(KEYS[1])
 if not keep then redis.call('ZADD', tag .. ':exp', expiry, key) end
 if live and lease ~= '' then release(tag, key, lease) end
@@ -201,7 +206,7 @@ if old ~= ref then
     redis.call('HDEL', refOf, key)
   end
 end
-return {1, version, expiry}
+return wrote(version, expiry)
 `
 
 // KEYS row; returns {now} or {now, row}
@@ -264,12 +269,12 @@ if lease_expiry(l) > now_ms() then return 1 end
 return 0
 `
 
-// KEYS row; returns {} or {ref}
+// KEYS row; returns the ref ('' for none) when this call removed the session, else nil
 const DESTROY = `
 local tag, key = split_row(KEYS[1])
 local owned, ref = remove(tag, tag .. ':exp', tag .. ':keys', tag .. ':ref', tag .. ':refs', key)
-if owned then return {ref} end
-return {}
+if owned then return ref end
+return false
 `
 
 // KEYS exp keys refOf refs; ARGV tag limit; returns {key, ref, key, ref, ...}.
