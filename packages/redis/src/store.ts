@@ -34,7 +34,7 @@ import { run } from './_internal/eval.js'
 import { checkEviction } from './_internal/eviction.js'
 import { checkPrefix, checkShards, rowKey, type ShardKeys, shardKeys, shardOf } from './_internal/layout.js'
 import { SCRIPTS, type Script } from './_internal/lua.js'
-import { HEAD, infoOf, rowOf } from './_internal/row.js'
+import { HEAD, infoOf, rowOf, storedOf } from './_internal/row.js'
 import type { RedisClient, RedisStoreOptions } from './options.js'
 
 const SOURCE = 'redis'
@@ -363,10 +363,7 @@ export class RedisStore implements SessionStore {
     const replies = await this.#everyShard('list', SCRIPTS.list, [options.limit, options.after ?? ''])
     const out: StoredSession[] = []
     for (const r of replies) {
-      for (let j = 0; j < r.length; j += 2) {
-        const { now: _, ...stored } = rowOf(SOURCE, str(r[j]), r[j + 1] as Buffer, 0)
-        out.push(stored)
-      }
+      for (let j = 0; j < r.length; j += 2) out.push(storedOf(SOURCE, str(r[j]), r[j + 1] as Buffer))
     }
     return out.sort((a, b) => cmp(a.key, b.key)).slice(0, options.limit)
   }

@@ -1,4 +1,4 @@
-import { type ReadResult, SessionError, type SessionInfo } from '@sessile/core'
+import { type ReadResult, SessionError, type SessionInfo, type StoredSession } from '@sessile/core'
 
 /**
  * A row is one Redis string: a fixed header, the ref's UTF-8 bytes, then the data (see
@@ -64,7 +64,7 @@ function dataOf(b: Buffer, from: number): Uint8Array {
 }
 
 /** A whole row as the store reports it (the same header fields as {@link infoOf}). */
-export function rowOf(source: string, key: string, b: Buffer, now: number): ReadResult {
+export function storedOf(source: string, key: string, b: Buffer): StoredSession {
   check(source, b)
   const n = digits(b, REF_LENGTH, HEAD)
   return {
@@ -75,6 +75,12 @@ export function rowOf(source: string, key: string, b: Buffer, now: number): Read
     modified: new Date(digits(b, MODIFIED, EXPIRY)),
     expiry: new Date(digits(b, EXPIRY, VERSION)),
     version: digits(b, VERSION, REF_LENGTH),
-    now: new Date(now),
   }
+}
+
+/** A row as a read returns it: {@link storedOf} and the store's clock `now`. */
+export function rowOf(source: string, key: string, b: Buffer, now: number): ReadResult {
+  const r = storedOf(source, key, b) as ReadResult
+  r.now = new Date(now)
+  return r
 }
