@@ -359,7 +359,7 @@ export async function benchHttp(log, parts) {
     if (parts.includes('shared')) {
       // Sessile twice: its default mode, then its serialised mode (a lease on the session row).
       const sharedContenders = contenders.flatMap((c) =>
-        c.name === 'sessile pg' || c.name === 'sessile mysql'
+        c.name === 'sessile pg' || c.name === 'sessile mysql' || c.name === 'sessile redis'
           ? [c, { ...c, name: `${c.name} serialized` }]
           : [c],
       )

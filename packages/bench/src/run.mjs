@@ -60,7 +60,7 @@ if (config.parts.includes('http') || config.parts.includes('shared')) {
   if (shared.length)
     sections.push(
       `### Shared session: ${config.connections} connections on one cookie, ${config.sharedRequests} increments of one counter\n\n${sharedSection(shared, targets)}\n\n` +
-        `_Medians of ${config.sharedRounds} rounds per contender, each on a fresh server and table, the order rotating from round to round. \`sessile pg\` / \`sessile mysql\`: the default mode (concurrent changes of different fields merge; a session whose saves conflict turns hot and its requests take the row's lease at load, one after another, until it cools down). \`… serialized\`: \`createSessions({ serialize: true })\`, a lease on every session row taken at load and released at save. Statements: the server's whole life over the requests it served._`,
+        `_Medians of ${config.sharedRounds} rounds per contender, each on a fresh server and table, the order rotating from round to round. \`sessile pg\`, \`sessile mysql\`, \`sessile redis\`: the default mode (concurrent changes of different fields merge; a session whose saves conflict turns hot and its requests take the row's lease at load, one after another, until it cools down). \`… serialized\`: \`createSessions({ serialize: true })\`, a lease on every session row taken at load and released at save. Statements: the server's whole life over the requests it served._`,
     )
 }
 if (process.env.BENCH_MEMORY === '1') {
