@@ -134,7 +134,8 @@ export interface ListOptions {
  * - `lease`/`release` (when present): at most one token holds a row's live lease; `write`
  *   (update) and `touch` given `lease` release it in the same statement; `destroy` ends it.
  * - `sweep(limit)` deletes at most `limit` expired rows and returns each one to exactly one caller,
- *   even when several processes sweep the same table at once.
+ *   even when several processes sweep the same table at once. A batch shorter than `limit` does
+ *   not mean none are left (rows other sweepers hold are skipped): callers stop at an empty batch.
  * - Failures of the backend are thrown as `SessionError` with code `E_STORE`; payloads above
  *   `maxDataBytes` are refused with `E_TOO_LARGE` before anything is sent.
  */

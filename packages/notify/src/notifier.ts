@@ -97,7 +97,7 @@ export interface SweepResult {
 /** A running notifier; see {@link expiryNotifier}. */
 export interface ExpiryNotifier {
   /**
-   * Sweep now, in batches, until no expired row is left or `maxBatches` is reached; resolves when
+   * Sweep now, in batches, until a batch comes back empty or `maxBatches` is reached; resolves when
    * every callback of the deleted rows has finished (retries included). While a sweep is running,
    * a second call joins it. Rejects with `E_STORE` when the store fails and with `E_INVALID` after
    * `stop()`.
@@ -216,7 +216,9 @@ export function expiryNotifier<T extends SessionData>(
         if (await notifyExpired(row)) result.notified++
         else result.failed++
       })
-      if (batch.length < o.batchSize) return result
+      // Only an empty batch means done: a short one may have skipped rows another sweeper held
+      // (SKIP LOCKED), and MariaDB under contention can skip a row nobody holds.
+      if (batch.length === 0) return result
     }
   }
 

@@ -46,7 +46,7 @@ describe('expiryNotifier: sweep', () => {
     })
     const n = track(expiryNotifier(sessions, { interval: false, batchSize: 20, maxBatches: 3 }))
     expect(await n.sweep()).toEqual({ expired: 60, notified: 60, failed: 0, batches: 3, more: true })
-    expect(await n.sweep()).toEqual({ expired: 35, notified: 35, failed: 0, batches: 2, more: false })
+    expect(await n.sweep()).toEqual({ expired: 35, notified: 35, failed: 0, batches: 3, more: false })
     expect(limits.every((l) => l === 20)).toBe(true)
     expect(await store.sweep(100)).toEqual([])
   })
@@ -74,6 +74,20 @@ describe('expiryNotifier: sweep', () => {
     expect(new Set(seen)).toEqual(new Set(expired.keys()))
   })
 
+  it('a batch shorter than batchSize does not end the sweep: rows another sweeper held are still taken', async () => {
+    const { sessions, clock, store } = memorySessions()
+    const expired = await seedExpired(sessions, clock, 7)
+    const sweep = store.sweep.bind(store)
+    // What SKIP LOCKED does while other sweepers hold rows: fewer rows than asked, more left.
+    vi.spyOn(store, 'sweep').mockImplementation((limit) => sweep(Math.min(limit, 3)))
+    const seen: string[] = []
+    const n = track(
+      expiryNotifier(sessions, { interval: false, batchSize: 10, onExpire: (_r, k) => void seen.push(k) }),
+    )
+    expect(await n.sweep()).toEqual({ expired: 7, notified: 7, failed: 0, batches: 4, more: false })
+    expect(seen.sort()).toEqual([...expired.keys()].sort())
+  })
+
   it('a second sweep() while one runs joins it instead of sweeping twice', async () => {
     const { sessions, clock, store } = memorySessions()
     await seedExpired(sessions, clock, 10)
@@ -84,7 +98,9 @@ describe('expiryNotifier: sweep', () => {
     const b = n.sweep()
     gate.resolve()
     expect(await b).toBe(await a)
-    expect(spy).toHaveBeenCalledTimes(1)
+    // One sweep: the 10 rows, then the empty batch that ends it.
+    expect((await a).batches).toBe(2)
+    expect(spy).toHaveBeenCalledTimes(2)
   })
 
   it('rejects with E_STORE when the store cannot sweep, and with E_INVALID after stop()', async () => {
@@ -355,13 +371,14 @@ describe('expiryNotifier: timer', () => {
     expect(spy).toHaveBeenCalledTimes(1)
     await seedExpired(sessions, clock, 3)
     await vi.advanceTimersByTimeAsync(500)
-    expect(spy).toHaveBeenCalledTimes(2)
+    // The second sweep: the 3 rows, then the empty batch that ends it.
+    expect(spy).toHaveBeenCalledTimes(3)
     expect(await spy.mock.results[1]!.value).toHaveLength(3)
     expect(timers.length).toBeGreaterThanOrEqual(3)
     expect(timers.every((t) => !t.hasRef())).toBe(true)
     await n.stop()
     await vi.advanceTimersByTimeAsync(5000)
-    expect(spy).toHaveBeenCalledTimes(2)
+    expect(spy).toHaveBeenCalledTimes(3)
   })
 
   it('a scheduled sweep that fails is reported and the next one still runs', async () => {
