@@ -217,7 +217,7 @@ export function expiryNotifier<T extends SessionData>(
         else result.failed++
       })
       // Only an empty batch means done: a short one may have skipped rows another sweeper held
-      // (SKIP LOCKED), and MariaDB under contention can skip a row nobody holds.
+      // (SKIP LOCKED); under contention MariaDB has skipped a row no sweeper then returned.
       if (batch.length === 0) return result
     }
   }
