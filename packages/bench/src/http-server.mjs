@@ -18,6 +18,7 @@ import express from 'express'
 import session from 'express-session'
 import { sessionData } from './payload.mjs'
 import { createCpsTable, dropRedisPrefix, mysqlPool, redisClient } from './store-contenders.mjs'
+import { versionedConnectRedis } from './versioned-connect-redis.mjs'
 
 const require = createRequire(import.meta.url)
 const connectPgSimple = require('connect-pg-simple')
@@ -99,10 +100,14 @@ async function makeStore() {
       const store = expressStore(sessions)
       return { store, genid: store.genid }
     }
-    case 'connect-redis': {
+    case 'connect-redis':
+    case 'connect-redis versioned': {
       redis = countedRedis()
       const prefix = `${table}:`
-      const store = new RedisStore({ client: redis, prefix })
+      const store =
+        base === 'connect-redis'
+          ? new RedisStore({ client: redis, prefix })
+          : await versionedConnectRedis(redis, prefix)
       cleanups.push(async () => {
         await dropRedisPrefix(redis, prefix)
         redis.disconnect()

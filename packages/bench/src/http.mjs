@@ -35,6 +35,9 @@ export const HTTP_CONTENDERS = [
   { name: 'sessile libsql', db: 'embedded' },
 ]
 
+/** Contenders for the probe only: diagnostics, not peers. */
+export const DIAGNOSTIC_CONTENDERS = [{ name: 'connect-redis versioned', db: 'redis' }]
+
 const STATEMENTS = [
   'select',
   'insert',

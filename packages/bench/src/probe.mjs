@@ -5,6 +5,9 @@
 //   PROBE_ROUNDS=6 PROBE_SECONDS=4 node src/probe.mjs /write 'express-mysql-session' 'sessile mysql'
 //   PROBE_PROFILE=/tmp/prof node src/probe.mjs /write 'sessile mysql'   # adds V8 CPU profiles
 //   PROBE_SESSIONS=32 node src/probe.mjs /read …   # sessions the connections share (/read: 1)
+//   node src/probe.mjs /write 'connect-redis' 'connect-redis versioned' 'sessile redis'
+//     # 'connect-redis versioned' (probe only): connect-redis whose SET is the least versioned
+//     # write on Redis's clock, the share of a changing request that versioning alone costs
 //
 // Each window prints requests/s and, per request, the server process's CPU (user + system) and
 // the database server's (every mariadbd, postgres or redis-server process). The database figure counts
@@ -17,7 +20,7 @@ import autocannon from 'autocannon'
 import mysql from 'mysql2'
 import postgres from 'postgres'
 import { config } from './config.mjs'
-import { HTTP_CONTENDERS } from './http.mjs'
+import { DIAGNOSTIC_CONTENDERS, HTTP_CONTENDERS } from './http.mjs'
 import { uniqueTable } from './ids.mjs'
 import { median } from './stats.mjs'
 
@@ -95,7 +98,7 @@ async function dropTable(db, table) {
 }
 
 const contenders = names.map((n) => {
-  const c = HTTP_CONTENDERS.find((x) => x.name === n)
+  const c = [...HTTP_CONTENDERS, ...DIAGNOSTIC_CONTENDERS].find((x) => x.name === n)
   if (!c) throw new Error(`unknown contender ${n}`)
   return c
 })
