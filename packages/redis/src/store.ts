@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import {
   type DestroyHint,
+  isSessionError,
   type LeaseRequest,
   type LeaseResult,
   type ListOptions,
@@ -115,6 +116,8 @@ export class RedisStore implements SessionStore {
   readonly #stageId = randomBytes(8).toString('hex')
   #stages = 0
   #closed = false
+  /** Why the store's own client is not connected (its last connection error), for E_STORE messages. */
+  #down: string | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -140,9 +143,16 @@ export class RedisStore implements SessionStore {
     const { client, owned } = makeClient(options)
     this.client = client
     this.#owned = owned
-    // Failures reach callers as E_STORE; the client reconnects by itself. Without a listener,
-    // ioredis would print every reconnect error of an owned client.
-    if (owned) client.on('error', () => {})
+    // Failures reach callers as E_STORE, naming the connection error; the client reconnects by
+    // itself. Without a listener, ioredis would print every reconnect error of an owned client.
+    if (owned) {
+      client.on('error', (error: Error) => {
+        this.#down = error.message
+      })
+      client.on('ready', () => {
+        this.#down = undefined
+      })
+    }
   }
 
   #shard(key: string): ShardKeys {
@@ -167,7 +177,16 @@ export class RedisStore implements SessionStore {
       pending = Promise.reject(error)
     }
     return (pending as Promise<Reply>).catch((error: unknown) => {
-      throw storeError(SOURCE, action, error)
+      throw this.#failed(action, error)
+    })
+  }
+
+  /** E_STORE for a failed command; while the client cannot connect, the message says why. */
+  #failed(action: string, error: unknown): SessionError {
+    const down = this.#down
+    if (down === undefined || isSessionError(error)) return storeError(SOURCE, action, error)
+    return new SessionError('E_STORE', SOURCE, `${action} failed: Redis is not connected (${down})`, {
+      cause: error,
     })
   }
 

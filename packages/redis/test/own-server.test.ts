@@ -13,12 +13,14 @@ import { reachRedis } from './_helpers.js'
 // A redis-server of this file's own (the shared one is never restarted or reconfigured), on a
 // free loopback port.
 const reach = await reachRedis()
-const PORT = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port
-    s.close(() => resolve(port))
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
   })
-})
+const PORT = await freePort()
 let dir = ''
 let pid: number | undefined
 
@@ -94,6 +96,10 @@ describe.skipIf(reach.skip)('a Redis that restarts', () => {
       const started = Date.now()
       const e = await store.read('k1').catch((error: unknown) => error)
       expect(isSessionError(e) && e.code === 'E_STORE').toBe(true)
+      // The message names the connection error, not only the client's retry limit.
+      expect((e as Error).message).toMatch(
+        /read failed: Redis is not connected \(.*(ECONNREFUSED|ECONNRESET|EPIPE)/,
+      )
       // Fails fast rather than waiting in the offline queue.
       expect(Date.now() - started).toBeLessThan(5_000)
       await startServer()
@@ -115,6 +121,23 @@ describe.skipIf(reach.skip)('a Redis that restarts', () => {
       })
       expect(again.ok).toBe(true)
       expect(await store.count()).toBe(1)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('a Redis that nobody listens on', () => {
+  it('fails with E_STORE naming the refused connection, and the store closes', async () => {
+    const port = await freePort()
+    const store = redisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'nobody:', onWarning: false })
+    try {
+      const e = await store.count().catch((error: unknown) => error)
+      expect(isSessionError(e) && e.code === 'E_STORE').toBe(true)
+      expect((e as Error).message).toMatch(
+        /count failed: Redis is not connected \(.*ECONNREFUSED 127\.0\.0\.1/,
+      )
+      expect((e as Error).message).not.toMatch(/maxRetriesPerRequest/)
     } finally {
       await store.close()
     }
