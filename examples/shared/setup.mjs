@@ -1,5 +1,6 @@
-// Start-up shared by the examples: the store (a SQLite file with no configuration, or DATABASE_URL),
-// a check that it answers before the server listens, the manager, and the secret.
+// Start-up shared by the examples: the store (a SQLite file with no configuration, or DATABASE_URL:
+// a SQL database, PGlite or Redis), a check that it answers before the server listens, the
+// manager, and the secret.
 import { fileURLToPath } from 'node:url'
 import { createSessions } from '@sessile/core'
 
@@ -14,9 +15,14 @@ async function openStore() {
     const path = process.env.SQLITE_PATH ?? fileURLToPath(new URL('./.data/sessions.db', import.meta.url))
     return { store: sqliteStore({ path }), where: `embedded SQLite (${path})` }
   }
-  const { createStore } = await import('@sessile/drizzle')
   // SESSILE_TABLE lets tests share a database without sharing a table.
   const table = process.env.SESSILE_TABLE ?? 'sessions'
+  if (/^rediss?:\/\//i.test(url)) {
+    // Redis has no tables: the name becomes the prefix of the store's keys.
+    const { createStore } = await import('@sessile/redis')
+    return { store: createStore(url, { prefix: `${table}:` }), where: `${redact(url)}, keys ${table}:*` }
+  }
+  const { createStore } = await import('@sessile/drizzle')
   return { store: createStore(url, { table }), where: `${redact(url)}, table ${table}` }
 }
 

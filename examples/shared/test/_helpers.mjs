@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 export const PG_URL = process.env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const MYSQL_URL = process.env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export const REDIS_URL = process.env.SESSILE_REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const EXAMPLES = ['express', 'koa', 'hono']
 
 export const freePort = () =>
@@ -95,6 +96,24 @@ export async function reachable(kind) {
           await sql.unsafe(`drop table if exists "${t}"`)
         },
         end: () => sql.end(),
+      }
+    }
+    if (kind === 'redis') {
+      // The examples keep a "table" of sessions under the prefix `<table>:`; dropping it clears them.
+      const { createStore } = await import('@sessile/redis')
+      const probe = createStore(REDIS_URL, { prefix: 'ex_probe:', onWarning: false })
+      try {
+        await probe.count()
+      } finally {
+        await probe.close()
+      }
+      return {
+        ok: true,
+        drop: async (t) => {
+          const store = createStore(REDIS_URL, { prefix: `${t}:`, onWarning: false })
+          await store.clear()
+          await store.close()
+        },
       }
     }
     const { createConnection } = await import('mysql2/promise')

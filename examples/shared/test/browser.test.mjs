@@ -1,5 +1,5 @@
 // Each example in a real browser (Debian's chromium through playwright-core), on the zero-setup
-// SQLite file and on PostgreSQL: counter, login, a second device in a second browser context, both
+// SQLite file, on PostgreSQL and on Redis: counter, login, a second device in a second browser context, both
 // listed, "log out other devices" ends the first device, logout; cookie flags checked; a
 // screenshot of each page is kept in examples/shared/test/.screenshots (git-ignored).
 import assert from 'node:assert/strict'
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { EXAMPLES, PG_URL, reachable, startExample } from './_helpers.mjs'
+import { EXAMPLES, PG_URL, REDIS_URL, reachable, startExample } from './_helpers.mjs'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SHOTS = fileURLToPath(new URL('./.screenshots/', import.meta.url))
@@ -29,9 +29,12 @@ if (!existsSync(CHROMIUM)) {
 
 const views = async (page) => Number(await page.getByTestId('views').textContent())
 
-for (const dbName of ['SQLite', 'PostgreSQL']) {
+const SERVERS = { PostgreSQL: ['pg', PG_URL], Redis: ['redis', REDIS_URL] }
+
+for (const dbName of ['SQLite', 'PostgreSQL', 'Redis']) {
   describe(`examples in Chromium on ${dbName}`, { skip: !chromium }, async () => {
-    const db = dbName === 'PostgreSQL' ? await reachable('pg') : { ok: true }
+    const server = SERVERS[dbName]
+    const db = server ? await reachable(server[0]) : { ok: true }
     let browser
     before(async () => {
       await mkdir(SHOTS, { recursive: true })
@@ -54,7 +57,7 @@ for (const dbName of ['SQLite', 'PostgreSQL']) {
         const dir = dbName === 'SQLite' ? await mkdtemp(join(tmpdir(), 'sessile-ex-')) : undefined
         const env = dir
           ? { SQLITE_PATH: join(dir, 'sessions.db'), DATABASE_URL: undefined }
-          : { DATABASE_URL: PG_URL, SESSILE_TABLE: table }
+          : { DATABASE_URL: server[1], SESSILE_TABLE: table }
         const app = await startExample(name, env)
         const shot = (page, step) =>
           page.screenshot({ path: join(SHOTS, `${name}-${dbName}-${step}.png`), fullPage: true })

@@ -1,5 +1,5 @@
 // Each example's counter under parallel requests, on the zero-setup default (a SQLite file, no
-// DATABASE_URL), PostgreSQL and MariaDB: 100 requests, 20 at a time, on one cookie must add exactly
+// DATABASE_URL), PostgreSQL, MariaDB and Redis: 100 requests, 20 at a time, on one cookie must add exactly
 // 100 (the examples run the manager in serialised mode). Also: a POST without a body is no 500, a
 // database that is down at start-up is a clear message, and PGlite stays reachable by its URL.
 import assert from 'node:assert/strict'
@@ -10,7 +10,16 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { createTcpProxy } from '@sessile/core/testing'
 import { sqliteStore } from '@sessile/drizzle/sqlite'
-import { EXAMPLES, MYSQL_URL, PG_URL, reachable, startExample, startFailing, viewsOf } from './_helpers.mjs'
+import {
+  EXAMPLES,
+  MYSQL_URL,
+  PG_URL,
+  REDIS_URL,
+  reachable,
+  startExample,
+  startFailing,
+  viewsOf,
+} from './_helpers.mjs'
 
 /** The default with no configuration: a SQLite file at SQLITE_PATH, in a directory made for it. */
 const embedded = {
@@ -64,6 +73,7 @@ const dbs = [
   ['SQLite, no DATABASE_URL', embedded],
   ['PostgreSQL', server('pg', PG_URL)],
   ['MariaDB', server('mysql', MYSQL_URL)],
+  ['Redis', server('redis', REDIS_URL)],
 ]
 
 for (const [dbName, kind] of dbs) {
@@ -148,6 +158,16 @@ describe('a database that is down at start-up', () => {
       assert.doesNotMatch(output, /on http:\/\/localhost/)
     })
   }
+  it('express on Redis: exits with a message naming Redis and the refused connection', {
+    timeout: 90_000,
+  }, async () => {
+    const { code, output } = await startFailing('express', { DATABASE_URL: 'redis://127.0.0.1:9' })
+    assert.equal(code, 1)
+    assert.match(output, /Cannot reach the session database, redis:\/\/127\.0\.0\.1:9, keys sessions:\*/)
+    assert.match(output, /connect ECONNREFUSED 127\.0\.0\.1:9/)
+    assert.doesNotMatch(output, /maxRetriesPerRequest/)
+    assert.doesNotMatch(output, /on http:\/\/localhost/)
+  })
 })
 
 describe('a database outage while running (PostgreSQL behind a proxy this test cuts)', async () => {

@@ -65,6 +65,13 @@ export function parseStoreUrl(url: string): ParsedStoreUrl {
     }
     case 'libsql':
       return { dialect: 'sqlite', url }
+    case 'redis':
+    case 'rediss':
+      throw new SessionError(
+        'E_OPTION',
+        'drizzle',
+        `${scheme}:// URLs name a Redis: use createStore of @sessile/redis (this createStore is for SQL databases)`,
+      )
     default:
       throw new SessionError(
         'E_OPTION',

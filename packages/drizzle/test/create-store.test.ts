@@ -69,6 +69,12 @@ describe('parseStoreUrl', () => {
       )
     }
   })
+
+  it('points redis:// and rediss:// URLs to @sessile/redis', () => {
+    for (const url of ['redis://127.0.0.1:6379', 'REDISS://h:6380/0']) {
+      expect(() => createStore(url)).toThrow(/URLs name a Redis: use createStore of @sessile\/redis/)
+    }
+  })
 })
 
 describe('store options are checked at construction', () => {

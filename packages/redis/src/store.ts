@@ -116,8 +116,8 @@ export class RedisStore implements SessionStore {
   readonly #stageId = randomBytes(8).toString('hex')
   #stages = 0
   #closed = false
-  /** Why the store's own client is not connected (its last connection error), for E_STORE messages. */
-  #down: string | undefined
+  /** Why the store's own client is not connected (its last connection error), for E_STORE. */
+  #down: Error | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -147,7 +147,7 @@ export class RedisStore implements SessionStore {
     // itself. Without a listener, ioredis would print every reconnect error of an owned client.
     if (owned) {
       client.on('error', (error: Error) => {
-        this.#down = error.message
+        this.#down = error
       })
       client.on('ready', () => {
         this.#down = undefined
@@ -181,12 +181,15 @@ export class RedisStore implements SessionStore {
     })
   }
 
-  /** E_STORE for a failed command; while the client cannot connect, the message says why. */
+  /**
+   * E_STORE for a failed command. While the client cannot connect, the connection error is the
+   * cause (the command's own error only says the client gave up retrying).
+   */
   #failed(action: string, error: unknown): SessionError {
     const down = this.#down
     if (down === undefined || isSessionError(error)) return storeError(SOURCE, action, error)
-    return new SessionError('E_STORE', SOURCE, `${action} failed: Redis is not connected (${down})`, {
-      cause: error,
+    return new SessionError('E_STORE', SOURCE, `${action} failed: Redis is not connected (${down.message})`, {
+      cause: down,
     })
   }
 

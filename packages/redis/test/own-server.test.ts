@@ -138,6 +138,8 @@ describe('a Redis that nobody listens on', () => {
         /count failed: Redis is not connected \(.*ECONNREFUSED 127\.0\.0\.1/,
       )
       expect((e as Error).message).not.toMatch(/maxRetriesPerRequest/)
+      // The cause is the connection error itself, for apps that print `error.cause`.
+      expect(((e as Error).cause as Error).message).toMatch(/ECONNREFUSED/)
     } finally {
       await store.close()
     }
