@@ -183,11 +183,14 @@ export class RedisStore implements SessionStore {
 
   /**
    * E_STORE for a failed command. While the client cannot connect, the connection error is the
-   * cause (the command's own error only says the client gave up retrying).
+   * cause (the command's own error only says the client gave up retrying); a connected client's
+   * failures keep their own.
    */
   #failed(action: string, error: unknown): SessionError {
     const down = this.#down
-    if (down === undefined || isSessionError(error)) return storeError(SOURCE, action, error)
+    if (down === undefined || this.client.status === 'ready' || isSessionError(error)) {
+      return storeError(SOURCE, action, error)
+    }
     return new SessionError('E_STORE', SOURCE, `${action} failed: Redis is not connected (${down.message})`, {
       cause: down,
     })
