@@ -1,7 +1,9 @@
 // Each example's counter under parallel requests, on the zero-setup default (a SQLite file, no
-// DATABASE_URL), PostgreSQL, MariaDB and Redis: 100 requests, 20 at a time, on one cookie must add exactly
-// 100 (the examples run the manager in serialised mode). Also: a POST without a body is no 500, a
-// database that is down at start-up is a clear message, and PGlite stays reachable by its URL.
+// DATABASE_URL), PostgreSQL, MariaDB and Redis: 100 requests, 20 at a time, on one cookie must add
+// exactly 100 (the examples run the manager in serialised mode). Also: a POST without a body is no
+// 500, a database that is down at start-up is a clear message, an outage of PostgreSQL or Redis
+// while running is a 503 page and the same cookie works after it, and PGlite stays reachable by
+// its URL.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -170,49 +172,54 @@ describe('a database that is down at start-up', () => {
   })
 })
 
-describe('a database outage while running (PostgreSQL behind a proxy this test cuts)', async () => {
-  const db = await reachable('pg')
-  after(() => db.end?.())
-  for (const name of EXAMPLES) {
-    it(`${name}: a new visitor gets a 503 page, never "1 visit"; the same cookie works after recovery`, {
-      skip: !db.ok,
-      timeout: 180_000,
-    }, async () => {
-      const table = `ex_outage_${name}_${process.pid}`
-      const target = new URL(PG_URL)
-      const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
-      const app = await startExample(name, { DATABASE_URL: proxy.url(PG_URL), SESSILE_TABLE: table })
-      try {
-        const first = await fetch(`${app.url}/`)
-        const cookie = cookieOf(first)
-        assert.equal(viewsOf(await first.text()), 1)
-        await proxy.cut()
-        const fresh = await fetch(`${app.url}/`)
-        const text = await fresh.text()
-        assert.equal(fresh.status, 503)
-        assert.match(text, /Sessions are unavailable/)
-        assert.ok(Number.isNaN(viewsOf(text)), 'no visit count is shown while nothing could be stored')
-        const known = await fetch(`${app.url}/`, { headers: { cookie } })
-        assert.equal(known.status, 503)
-        await known.text()
-        await proxy.restore()
-        let back
-        for (let i = 0; i < 20; i++) {
-          back = await fetch(`${app.url}/`, { headers: { cookie } })
-          if (back.status === 200) break
-          await back.text()
-          await new Promise((r) => setTimeout(r, 500))
+for (const [dbName, kind, url, port] of [
+  ['PostgreSQL', 'pg', PG_URL, 5432],
+  ['Redis', 'redis', REDIS_URL, 6379],
+]) {
+  describe(`a database outage while running (${dbName} behind a proxy this test cuts)`, async () => {
+    const db = await reachable(kind)
+    after(() => db.end?.())
+    for (const name of EXAMPLES) {
+      it(`${name}: a new visitor gets a 503 page, never "1 visit"; the same cookie works after recovery`, {
+        skip: !db.ok,
+        timeout: 180_000,
+      }, async () => {
+        const table = `ex_outage_${name}_${process.pid}`
+        const target = new URL(url)
+        const proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port || port) })
+        const app = await startExample(name, { DATABASE_URL: proxy.url(url), SESSILE_TABLE: table })
+        try {
+          const first = await fetch(`${app.url}/`)
+          const cookie = cookieOf(first)
+          assert.equal(viewsOf(await first.text()), 1)
+          await proxy.cut()
+          const fresh = await fetch(`${app.url}/`)
+          const text = await fresh.text()
+          assert.equal(fresh.status, 503)
+          assert.match(text, /Sessions are unavailable/)
+          assert.ok(Number.isNaN(viewsOf(text)), 'no visit count is shown while nothing could be stored')
+          const known = await fetch(`${app.url}/`, { headers: { cookie } })
+          assert.equal(known.status, 503)
+          await known.text()
+          await proxy.restore()
+          let back
+          for (let i = 0; i < 20; i++) {
+            back = await fetch(`${app.url}/`, { headers: { cookie } })
+            if (back.status === 200) break
+            await back.text()
+            await new Promise((r) => setTimeout(r, 500))
+          }
+          assert.equal(back.status, 200)
+          assert.equal(viewsOf(await back.text()), 2, 'the same cookie counts on after the outage')
+          assert.doesNotMatch(app.output(), /ERR_HTTP_HEADERS_SENT/)
+        } finally {
+          await proxy.restore().catch(() => {})
+          const end = await app.stop()
+          await proxy.close()
+          await db.drop(table)
+          assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
         }
-        assert.equal(back.status, 200)
-        assert.equal(viewsOf(await back.text()), 2, 'the same cookie counts on after the outage')
-        assert.doesNotMatch(app.output(), /ERR_HTTP_HEADERS_SENT/)
-      } finally {
-        await proxy.restore().catch(() => {})
-        const end = await app.stop()
-        await proxy.close()
-        await db.drop(table)
-        assert.equal(end?.code, 0, `${name} exits 0 on SIGTERM`)
-      }
-    })
-  }
-})
+      })
+    }
+  })
+}
