@@ -1,7 +1,7 @@
 // Each example in a real browser (Debian's chromium through playwright-core), on the zero-setup
-// SQLite file, on PostgreSQL and on Redis: counter, login, a second device in a second browser context, both
-// listed, "log out other devices" ends the first device, logout; cookie flags checked; a
-// screenshot of each page is kept in examples/shared/test/.screenshots (git-ignored).
+// SQLite file, on PostgreSQL and on Redis: counter, login, a second device in a second browser
+// context, both listed, "log out other devices" ends the first device, logout; cookie flags
+// checked; a screenshot of each page is kept in examples/shared/test/.screenshots (git-ignored).
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
