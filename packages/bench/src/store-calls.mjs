@@ -13,12 +13,10 @@ import { createSessions } from '@sessile/core'
 import { expressStore } from '@sessile/express'
 import { redisStore } from '@sessile/redis'
 import RedisStore from 'connect-redis'
-import { Redis } from 'ioredis'
-import { config } from './config.mjs'
 import { uniqueTable } from './ids.mjs'
-import { sessionData } from './payload.mjs'
+import { expressCookie, sessionData } from './payload.mjs'
 import { median } from './stats.mjs'
-import { dropRedisPrefix } from './store-contenders.mjs'
+import { cb, dropRedisPrefix, redisClient } from './store-contenders.mjs'
 import { versionedConnectRedis } from './versioned-connect-redis.mjs'
 
 const rounds = Number(process.env.CALLS_ROUNDS ?? 31)
@@ -26,8 +24,6 @@ const cycles = Number(process.env.CALLS_CYCLES ?? 3000)
 const SESSIONS = 32
 const TTL = 30 * 60_000
 const data = sessionData(400)
-const cb = (fn) => new Promise((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v))))
-const cookie = () => ({ originalMaxAge: TTL, expires: new Date(Date.now() + TTL), httpOnly: true, path: '/' })
 
 /** express-session's part of a changing request: get, a change, set (the cookie's expiry moves). */
 const viaExpress = (store) => async (sid) => {
@@ -38,7 +34,7 @@ const viaExpress = (store) => async (sid) => {
 }
 
 async function contender(name) {
-  const redis = new Redis(config.redisUrl)
+  const redis = redisClient()
   const prefix = `${uniqueTable('bench_calls')}:`
   const drop = () => dropRedisPrefix(redis, prefix)
   if (name === 'connect-redis' || name === 'connect-redis versioned') {
@@ -106,7 +102,7 @@ for (const name of names) {
   c.cpu = []
   for (let i = 0; i < SESSIONS; i++) {
     const sid = c.genid(i)
-    const sess = { cookie: cookie(), user: data.user, cart: data.cart, csrf: data.csrf, hits: 0 }
+    const sess = { cookie: expressCookie(TTL), user: data.user, cart: data.cart, csrf: data.csrf, hits: 0 }
     await cb((done) => c.store.set(sid, sess, done))
     c.ids.push(sid)
   }

@@ -36,7 +36,7 @@ const MAX_AGE = 24 * 3_600_000
 const APP = 'sessile-bench'
 
 /** Callback store API to promises, rejecting on the error the store hands back. */
-const cb = (fn) =>
+export const cb = (fn) =>
   new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))))
 
 // The payload in each contender's own currency: bytes for stores that keep bytes, the object for
