@@ -1,23 +1,13 @@
 // Starts an example as its own process on a free loopback port and stops it by its pid.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@sessile/core/testing'
 
 export const PG_URL = process.env.SESSILE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const MYSQL_URL = process.env.SESSILE_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 export const REDIS_URL = process.env.SESSILE_REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const EXAMPLES = ['express', 'koa', 'hono']
-
-export const freePort = () =>
-  new Promise((ok, fail) => {
-    const s = createServer()
-    s.on('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => ok(port))
-    })
-  })
 
 /** Runs examples/<name>/server.mjs; resolves once it prints its URL. */
 export async function startExample(name, env = {}) {

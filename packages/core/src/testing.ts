@@ -25,5 +25,5 @@ export {
   describePlainCookieAdapter,
 } from './testing/plain-cookie-adapter.js'
 export { dbUnavailable, type Reachability } from './testing/reachability.js'
-export { serveLoopback } from './testing/serve.js'
+export { freePort, serveLoopback } from './testing/serve.js'
 export { createTcpProxy, type TcpProxy } from './testing/tcp-proxy.js'

@@ -1,9 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { dbUnavailable, type Reachability } from '@sessile/core/testing'
+import { dbUnavailable, freePort, type Reachability } from '@sessile/core/testing'
 
 const DOCROOT = fileURLToPath(new URL('./php', import.meta.url))
 
@@ -22,16 +21,6 @@ export function reachPhp(): Reachability {
     )
   }
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 export interface PhpServer {
   url: string

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isSessionError } from '@sessile/core'
+import { freePort } from '@sessile/core/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { redisStore } from '../src/index.js'
@@ -13,13 +13,6 @@ import { reachRedis } from './_helpers.js'
 // A redis-server of this file's own (the shared one is never restarted or reconfigured), on a
 // free loopback port.
 const reach = await reachRedis()
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 const PORT = await freePort()
 let dir = ''
 let pid: number | undefined

@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@sessile/core/testing'
 import { sqliteStore } from '@sessile/drizzle/sqlite'
 import { afterAll, describe, expect, it } from 'vitest'
 
@@ -28,14 +28,6 @@ afterAll(async () => {
 
 // The visit count as the examples' page shows it.
 const viewsOf = (html: string): number => Number(/data-testid="views">(\d+)</.exec(html)?.[1])
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 describe.skipIf(!built)('the express example on sqlite:./data/sessions.db', () => {
   it('starts, keeps sessions in the file, and stops cleanly', { timeout: 60_000 }, async () => {

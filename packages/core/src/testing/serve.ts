@@ -23,3 +23,18 @@ export function serveLoopback(listener: RequestListener): Promise<HttpAdapterApp
     })
   })
 }
+
+/**
+ * A loopback port that was free a moment ago, for a server a test starts in another process
+ * (a redis-server, an example app, PHP's built-in server).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
